@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from streamer.errors import StreamerError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Real-time endoscopy video stream processor.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Real-time endoscopy video stream processor: quality gate, artefact detection, overlay, filtered outputs.",
+)
+
+INTERRUPTED_EXIT_CODE = 130
 
 
 @app.callback()
@@ -16,20 +26,163 @@ def _root() -> None:
     """streamer: quality gate, artefact detection, overlay and filtered outputs for endoscopy video."""
 
 
+def _run_pipeline(source: str, config: Any, *, progress: bool) -> dict[str, Any]:
+    """Run the pipeline with a progress display; returns the summary, exits non-zero on a mid-stream error."""
+    from streamer.pipeline.runner import Pipeline
+    from streamer.progress import RunProgress
+
+    bar = RunProgress(enabled=progress)
+    try:
+        outcome = Pipeline(config, source).run(on_result=bar.update, on_start=bar.start)
+    finally:
+        bar.close()
+    if outcome.error is not None:
+        print(f"streamer: error: {outcome.error} (outputs kept in {config.output.out_dir})", file=sys.stderr)
+        raise typer.Exit(outcome.error.exit_code)
+    return outcome.summary
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    frames = summary["frames"]
+    e2e = summary["latency_ms"].get("e2e", {})
+    print(
+        f"{frames['processed']} frames processed ({frames['good']} good, {frames['bad']} bad, "
+        f"{frames['dropped_total']} dropped) at {summary['fps']:.1f} fps; "
+        f"end-to-end latency p50 {e2e.get('p50', 0):.1f} ms, p99 {e2e.get('p99', 0):.1f} ms"
+    )
+    print(f"outputs: {', '.join(summary['outputs'].values())}")
+
+
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        help="Video file, folder or glob of images, URL (rtsp://, rtmp://, http(s)://, udp://), "
+        "V4L2 device (/dev/videoN), OpenCV camera index (0), or synthetic[:SEED]."
+    ),
+]
+
+
+@app.command()
+def run(
+    source: SourceArg,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out"),
+    profile: Annotated[str, typer.Option(help="Profile name (lite, noop, ...) or a TOML file.")] = "lite",
+    device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
+    backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
+    batch: Annotated[int | None, typer.Option(help="Most frames per inference batch.")] = None,
+    bad_frames: Annotated[
+        str | None, typer.Option(help="What the window shows of bad frames: mark or drop.")
+    ] = None,
+    show: Annotated[bool, typer.Option(help="Show a live window (needs a display).")] = False,
+    max_frames: Annotated[int | None, typer.Option(help="Stop after this many frames.")] = None,
+    capture: Annotated[str | None, typer.Option(help="Capture backend: pyav or opencv.")] = None,
+    reconnect: Annotated[
+        int | None, typer.Option(help="Reconnect attempts when a live stream stops.")
+    ] = None,
+    realtime: Annotated[
+        bool, typer.Option(help="Deliver a file at its frame rate, like a capture card (live queue policy).")
+    ] = False,
+    outputs: Annotated[
+        str | None, typer.Option(help="Comma-separated outputs: annotated,filtered,jsonl (summary always).")
+    ] = None,
+    detector: Annotated[
+        list[str] | None, typer.Option(help="Detector model folder/file (repeat for an ensemble).")
+    ] = None,
+    classifier: Annotated[str | None, typer.Option(help="Quality classifier folder/file, or none.")] = None,
+    quality_threshold: Annotated[
+        float | None, typer.Option(help="p_bad at or above which a frame is bad.")
+    ] = None,
+    score_threshold: Annotated[float | None, typer.Option(help="Lowest detection score kept.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar / live status line.")] = True,
+) -> None:
+    """Process SOURCE: gate frame quality, detect artefacts, write annotated.mp4, filtered.mp4, frames.jsonl
+    and summary.json to --out."""
+    from streamer.config import load_profile, with_overrides
+
+    config = with_overrides(
+        load_profile(profile),
+        out_dir=out,
+        backend=backend,
+        device=device,
+        batch=batch,
+        bad_frames=bad_frames,
+        show=show,
+        max_frames=max_frames,
+        capture=capture,
+        reconnect=reconnect,
+        realtime=realtime or None,
+        outputs=None if outputs is None else tuple(o.strip() for o in outputs.split(",") if o.strip()),
+        classifier=classifier,
+        detectors=tuple(detector) if detector else None,
+        quality_threshold=quality_threshold,
+        score_threshold=score_threshold,
+    )
+    summary = _run_pipeline(source, config, progress=progress)
+    _print_summary(summary)
+    if summary["interrupted"]:
+        raise typer.Exit(INTERRUPTED_EXIT_CODE)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/demo"),
+    profile: Annotated[str, typer.Option(help="Profile name or TOML file.")] = "lite",
+) -> None:
+    """Run the default models on the bundled real laparoscopy clip and say what was found."""
+    from streamer.config import load_profile, with_overrides
+    from streamer.paths import DEMO_CLIP
+
+    config = with_overrides(load_profile(profile), out_dir=out)
+    summary = _run_pipeline(str(DEMO_CLIP), config, progress=True)
+    print(f"streamer demo: {DEMO_CLIP.name} with profile {config.profile}")
+    models = summary["models"]
+    quality = models["quality"]
+    print(
+        f"  quality model: {quality['name'] if quality else 'none'}; detectors: "
+        f"{', '.join(d['name'] for d in models['detectors'])} on {', '.join(summary['backend'])}"
+    )
+    _print_summary(summary)
+    counts = _detections_by_class(Path(summary["outputs"].get("jsonl", "")))
+    if counts:
+        print("  detections by class: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+
+
+def _detections_by_class(jsonl: Path) -> dict[str, int]:
+    if not jsonl.is_file():
+        return {}
+    counts: dict[str, int] = {}
+    for line in jsonl.read_text().splitlines():
+        for detection in json.loads(line).get("detections", []):
+            counts[detection["label"]] = counts.get(detection["label"], 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
+@app.command()
+def devices() -> None:
+    """List V4L2 capture devices with their pixel formats and frame sizes."""
+    from streamer.capture.devices import list_devices
+
+    found = list_devices()
+    if not found:
+        print("no V4L2 devices found (/dev/video*)")
+        return
+    for device in found:
+        if device.error:
+            print(f"{device.path}: {device.error}")
+            continue
+        kind = "capture" if device.capture else "no capture (metadata or output node)"
+        print(f"{device.path}: {device.card} [{device.driver}, {device.bus}] {kind}")
+        for video_format in device.formats:
+            print(f"  {video_format.fourcc:4} {video_format.description}: {' '.join(video_format.sizes)}")
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and a non-zero exit code."""
     try:
-        app(standalone_mode=False)
+        app(prog_name="streamer")
     except StreamerError as error:
         print(f"streamer: error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
-    except typer.Abort:
-        print("streamer: aborted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as error:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
+    except KeyboardInterrupt:
+        print("streamer: interrupted", file=sys.stderr)
+        sys.exit(INTERRUPTED_EXIT_CODE)

@@ -7,7 +7,7 @@ Boxes are x1, y1, x2, y2 in pixels of the frame they refer to.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ class Frame:
 
     index: 0-based position in the source; pts: presentation timestamp in `time_base` units
     (seconds = pts * time_base); captured_ns: `time.monotonic_ns()` when the frame left the source;
-    image: H×W×3 uint8 RGB.
+    image: H×W×3 uint8 RGB; decode_ns: time the source spent producing it (ns).
     """
 
     index: int
@@ -38,10 +38,16 @@ class Frame:
     captured_ns: int
     source: str
     image: np.ndarray
+    decode_ns: int = 0
 
     def __post_init__(self) -> None:
         image = self.image
-        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        if (
+            not isinstance(image, np.ndarray)
+            or image.dtype != np.uint8
+            or image.ndim != 3
+            or image.shape[2] != 3
+        ):
             shape = getattr(image, "shape", None)
             dtype = getattr(image, "dtype", None)
             raise ValueError(f"Frame.image must be H×W×3 uint8, got shape {shape} dtype {dtype}")
@@ -134,7 +140,7 @@ class Detections:
         ]
 
 
-class QualityLabel(str, Enum):
+class QualityLabel(StrEnum):
     GOOD = "good"
     BAD = "bad"
 
@@ -171,8 +177,9 @@ class FrameResult:
     dropped: str | None = None
 
     def latency_ms(self) -> dict[str, float]:
-        """Per-stage latency (ms) from the previous stamp, plus `e2e` from capture to the last stamp."""
-        latencies: dict[str, float] = {}
+        """Per-stage latency (ms): `decode`, then each stage from the previous stamp, and `e2e` from capture
+        to the last stamp."""
+        latencies: dict[str, float] = {"decode": self.frame.decode_ns / 1e6}
         previous = self.frame.captured_ns
         for stage, stamp in self.stamps_ns.items():
             latencies[stage] = (stamp - previous) / 1e6

@@ -1,0 +1,80 @@
+"""Still images: one file, a folder, or a glob, read in sorted file-name order."""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+
+from streamer.capture.source import RawFrame, SourceInfo
+from streamer.errors import SourceError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+STILLS_FPS = 25.0
+
+
+def is_image_path(spec: str) -> bool:
+    return Path(spec).suffix.lower() in IMAGE_SUFFIXES
+
+
+def list_images(spec: str) -> list[Path]:
+    """Image paths of a file, folder or glob pattern, sorted by name; SourceError when there are none."""
+    path = Path(spec)
+    if path.is_dir():
+        paths = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+    elif any(char in spec for char in "*?["):
+        paths = [Path(p) for p in glob.glob(spec) if Path(p).suffix.lower() in IMAGE_SUFFIXES]
+    else:
+        paths = [path]
+    if not paths:
+        raise SourceError(f"no images found in {spec}")
+    return sorted(paths, key=lambda p: p.name)
+
+
+class ImageSource:
+    """Images as a clip at 25 fps (pts = position, time_base = 1/25 s). Unreadable images raise SourceError."""
+
+    def __init__(self, spec: str) -> None:
+        self._paths = list_images(spec)
+        first = self._load(self._paths[0])
+        self.info = SourceInfo(
+            id=spec,
+            is_live=False,
+            fps=STILLS_FPS,
+            width=first.shape[1],
+            height=first.shape[0],
+            frame_count=len(self._paths),
+        )
+
+    @staticmethod
+    def _load(path: Path):  # -> np.ndarray H×W×3 uint8 RGB
+        if not path.is_file():
+            raise SourceError(f"no such file: {path}")
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise SourceError(f"cannot read image {path} (corrupt or unsupported)")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    @property
+    def paths(self) -> list[Path]:
+        return list(self._paths)
+
+    def read(self) -> Iterator[RawFrame]:
+        for position, path in enumerate(self._paths):
+            started = time.monotonic_ns()
+            image = self._load(path)
+            yield RawFrame(
+                image=image, pts=position, time_base=1 / STILLS_FPS, decode_ns=time.monotonic_ns() - started
+            )
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __enter__(self) -> ImageSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

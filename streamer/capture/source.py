@@ -1,0 +1,49 @@
+"""The Source protocol: something that yields decoded RGB images with their timestamps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RawFrame:
+    """A decoded image before it is stamped into a Frame.
+
+    image: H×W×3 uint8 RGB; pts: presentation timestamp in `time_base` units (seconds = pts * time_base);
+    decode_ns: time spent producing this image (ns).
+    """
+
+    image: np.ndarray
+    pts: int
+    time_base: float
+    decode_ns: int
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What is known about a source once open. fps may be None (stills); frame_count None when unknown."""
+
+    id: str
+    is_live: bool
+    fps: float | None
+    width: int
+    height: int
+    frame_count: int | None = None
+
+
+class Source(Protocol):
+    """An open video source. `read()` yields frames until end of stream; errors raise SourceError."""
+
+    info: SourceInfo
+
+    def read(self) -> Iterator[RawFrame]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Source: ...
+
+    def __exit__(self, *exc: object) -> None: ...

@@ -1,0 +1,263 @@
+"""Run configuration: one frozen dataclass per stage, loaded from a TOML profile and overridden by CLI flags.
+
+Profiles live in `streamer/profiles/NAME.toml`; each top-level table names a stage
+(`capture`, `preprocess`, `quality`, `detector`, `fusion`, `output`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from streamer.errors import ConfigError
+
+PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+
+BackendName = Literal["auto", "torch", "onnxruntime", "tensorrt"]
+DeviceName = Literal["cpu", "cuda"]
+
+
+class BadFramePolicy(StrEnum):
+    """What the live window shows for a bad frame: `mark` it with a red badge, or `drop` it."""
+
+    MARK = "mark"
+    DROP = "drop"
+
+
+class CaptureBackend(StrEnum):
+    PYAV = "pyav"
+    OPENCV = "opencv"
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    """Source reading. Timeouts in seconds; `reconnect` = attempts after a live stream fails."""
+
+    backend: CaptureBackend = CaptureBackend.PYAV
+    open_timeout_s: float = 10.0
+    read_timeout_s: float = 5.0
+    reconnect: int = 3
+    reconnect_backoff_s: float = 0.5
+    queue_size: int = 8
+    max_frames: int | None = None
+    realtime: bool = False  # pace a file at its frame rate, as a capture card would deliver it
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Field-of-view crop and resize. `fov_threshold`: max RGB value (0–255) under which a pixel is border."""
+
+    crop_fov: bool = True
+    fov_threshold: int = 20
+    fov_refresh_frames: int = 25
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Quality gate. `model`: engine folder or file, or "none" (every frame good) or "noop"."""
+
+    model: str = "quality-lite"
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Artefact detector(s). `models`: one or several engine folders/files ("noop" for a do-nothing engine)."""
+
+    models: tuple[str, ...] = ("detector-lite",)
+    score_threshold: float = 0.3
+    iou_threshold: float = 0.5
+    max_detections: int = 100
+    top_k_per_level: int = 1000
+
+
+@dataclass(frozen=True)
+class FusionConfigSection:
+    """Ensemble fusion of several detectors: mode and thresholds (see streamer.fusion)."""
+
+    mode: str = "stack_vote"
+    iou_threshold: float = 0.55
+    per_model_threshold: float = 0.2
+    vote_threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """What is written. `outputs`: any of annotated, filtered, jsonl (summary.json is always written)."""
+
+    out_dir: Path = Path("out")
+    outputs: tuple[str, ...] = ("annotated", "filtered", "jsonl")
+    bad_frames: BadFramePolicy = BadFramePolicy.MARK
+    show: bool = False
+    video_preset: str = "ultrafast"
+    video_crf: int = 23
+
+
+OUTPUT_NAMES = ("annotated", "filtered", "jsonl")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one run needs."""
+
+    profile: str = "lite"
+    backend: BackendName = "auto"
+    device: DeviceName = "cpu"
+    batch: int = 4
+    batch_deadline_ms: float = 20.0
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    fusion: FusionConfigSection = field(default_factory=FusionConfigSection)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def __post_init__(self) -> None:
+        if self.batch < 1:
+            raise ConfigError(f"--batch must be >= 1, got {self.batch}")
+        unknown = set(self.output.outputs) - set(OUTPUT_NAMES)
+        if unknown:
+            raise ConfigError(f"unknown output(s) {sorted(unknown)}; choose from {list(OUTPUT_NAMES)}")
+        if self.device not in ("cpu", "cuda"):
+            raise ConfigError(f"unknown device {self.device!r}; choose cpu or cuda")
+        if self.backend not in ("auto", "torch", "onnxruntime", "tensorrt"):
+            raise ConfigError(
+                f"unknown backend {self.backend!r}; choose auto, torch, onnxruntime or tensorrt"
+            )
+
+
+_SECTIONS: dict[str, type] = {
+    "capture": CaptureConfig,
+    "preprocess": PreprocessConfig,
+    "quality": QualityConfig,
+    "detector": DetectorConfig,
+    "fusion": FusionConfigSection,
+    "output": OutputConfig,
+}
+
+
+def available_profiles() -> list[str]:
+    """Names of the bundled profiles."""
+    return sorted(path.stem for path in PROFILES_DIR.glob("*.toml"))
+
+
+def _coerce(section: type, values: dict[str, Any], origin: str) -> Any:
+    known = {f.name: f for f in fields(section)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown key(s) {sorted(unknown)} in [{section.__name__}]")
+    defaults = section()
+    coerced: dict[str, Any] = {}
+    for name, value in values.items():
+        current = getattr(defaults, name)
+        if isinstance(current, Enum):
+            try:
+                value = type(current)(value)
+            except ValueError as error:
+                raise ConfigError(f"{origin}: invalid value {value!r} for {name}") from error
+        elif isinstance(current, tuple):
+            value = tuple(value)
+        elif isinstance(current, Path):
+            value = Path(value)
+        coerced[name] = value
+    return replace(defaults, **coerced)
+
+
+def load_profile(name_or_path: str) -> RunConfig:
+    """Load a bundled profile by name (`lite`, `r50`, `ensemble`, `noop`) or a TOML file by path."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = PROFILES_DIR / f"{name_or_path}.toml"
+        if not path.is_file():
+            raise ConfigError(
+                f"unknown profile {name_or_path!r}; available: {', '.join(available_profiles())}"
+            )
+    elif not path.is_file():
+        raise ConfigError(f"profile file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"invalid profile {path}: {error}") from error
+    top_level = {key: value for key, value in data.items() if not isinstance(value, dict)}
+    sections = {key: value for key, value in data.items() if isinstance(value, dict)}
+    unknown = set(sections) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
+    allowed_top = {"backend", "device", "batch", "batch_deadline_ms"}
+    if set(top_level) - allowed_top:
+        raise ConfigError(f"{path}: unknown key(s) {sorted(set(top_level) - allowed_top)}")
+    built = {name: _coerce(_SECTIONS[name], values, str(path)) for name, values in sections.items()}
+    return RunConfig(profile=path.stem, **top_level, **built)
+
+
+def with_overrides(
+    config: RunConfig,
+    *,
+    out_dir: Path | None = None,
+    backend: str | None = None,
+    device: str | None = None,
+    batch: int | None = None,
+    bad_frames: str | None = None,
+    show: bool | None = None,
+    max_frames: int | None = None,
+    capture: str | None = None,
+    reconnect: int | None = None,
+    realtime: bool | None = None,
+    outputs: tuple[str, ...] | None = None,
+    classifier: str | None = None,
+    detectors: tuple[str, ...] | None = None,
+    quality_threshold: float | None = None,
+    score_threshold: float | None = None,
+) -> RunConfig:
+    """`config` with the options given on the command line (None = keep the profile's value)."""
+    capture_changes: dict[str, Any] = {}
+    if capture is not None:
+        try:
+            capture_changes["backend"] = CaptureBackend(capture)
+        except ValueError as error:
+            raise ConfigError(f"unknown capture backend {capture!r}; choose pyav or opencv") from error
+    if max_frames is not None:
+        if max_frames < 1:
+            raise ConfigError(f"--max-frames must be >= 1, got {max_frames}")
+        capture_changes["max_frames"] = max_frames
+    if reconnect is not None:
+        capture_changes["reconnect"] = reconnect
+    if realtime is not None:
+        capture_changes["realtime"] = realtime
+    output_changes: dict[str, Any] = {}
+    if out_dir is not None:
+        output_changes["out_dir"] = out_dir
+    if bad_frames is not None:
+        try:
+            output_changes["bad_frames"] = BadFramePolicy(bad_frames)
+        except ValueError as error:
+            raise ConfigError(f"unknown --bad-frames {bad_frames!r}; choose drop or mark") from error
+    if show is not None:
+        output_changes["show"] = show
+    if outputs is not None:
+        output_changes["outputs"] = outputs
+    quality_changes: dict[str, Any] = {}
+    if classifier is not None:
+        quality_changes["model"] = classifier
+    if quality_threshold is not None:
+        quality_changes["threshold"] = quality_threshold
+    detector_changes: dict[str, Any] = {}
+    if detectors:
+        detector_changes["models"] = detectors
+    if score_threshold is not None:
+        detector_changes["score_threshold"] = score_threshold
+    top: dict[str, Any] = {}
+    for name, value in (("backend", backend), ("device", device), ("batch", batch)):
+        if value is not None:
+            top[name] = value
+    return replace(
+        config,
+        **top,
+        capture=replace(config.capture, **capture_changes),
+        output=replace(config.output, **output_changes),
+        quality=replace(config.quality, **quality_changes),
+        detector=replace(config.detector, **detector_changes),
+    )

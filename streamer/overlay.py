@@ -1,0 +1,112 @@
+"""Draw detections, a quality badge and a status line on a copy of a frame (RGB)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from streamer.types import EAD2019_CLASSES, Detections, Verdict
+
+# RGB colour of each EAD2019 class, in class order.
+CLASS_COLOURS: tuple[tuple[int, int, int], ...] = (
+    (255, 255, 0),  # specularity
+    (255, 128, 0),  # saturation
+    (255, 0, 255),  # artifact
+    (0, 200, 255),  # blur
+    (128, 128, 255),  # contrast
+    (0, 255, 128),  # bubbles
+    (255, 255, 255),  # instrument
+)
+GOOD_COLOUR = (0, 190, 0)
+BAD_COLOUR = (220, 0, 0)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """Figures shown at the bottom of the frame: fps (frames/s) and end-to-end latency (ms)."""
+
+    fps: float
+    latency_ms: float
+    dropped: int = 0
+
+    def text(self) -> str:
+        return f"{self.fps:5.1f} fps  e2e {self.latency_ms:6.1f} ms  dropped {self.dropped}"
+
+
+class Overlay:
+    """`annotate(image, verdict, detections, status) -> new image`; line widths scale with the frame size."""
+
+    def __init__(self, class_names: tuple[str, ...] = EAD2019_CLASSES) -> None:
+        self._class_names = class_names
+
+    def annotate(
+        self,
+        image: np.ndarray,
+        verdict: Verdict | None,
+        detections: Detections | None,
+        status: StatusLine | None = None,
+    ) -> np.ndarray:
+        """image: H×W×3 uint8 RGB (not modified). Returns the annotated copy."""
+        canvas = image.copy()
+        unit = max(1, round(min(canvas.shape[:2]) / 360))
+        if detections is not None and len(detections):
+            self._draw_detections(canvas, detections, unit)
+        if verdict is not None:
+            self._draw_badge(canvas, verdict, unit)
+        if status is not None:
+            self._draw_status(canvas, status, unit)
+        return canvas
+
+    def _draw_detections(self, canvas: np.ndarray, detections: Detections, unit: int) -> None:
+        boxes = detections.boxes.detach().cpu().numpy().round().astype(int)
+        scores = detections.scores.detach().cpu().numpy()
+        labels = detections.labels.detach().cpu().numpy()
+        for (x1, y1, x2, y2), score, label in zip(boxes, scores, labels, strict=True):
+            colour = CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]
+            cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, unit)
+            caption = f"{self._class_names[int(label)]} {score:.2f}"
+            self._label(canvas, caption, (x1, max(y1 - 3 * unit, 10 * unit)), colour, unit, scale=0.35)
+
+    def _draw_badge(self, canvas: np.ndarray, verdict: Verdict, unit: int) -> None:
+        colour = GOOD_COLOUR if verdict.is_good else BAD_COLOUR
+        text = f"{verdict.label.value.upper()} p_bad {verdict.p_bad:.2f}"
+        (width, height), _ = cv2.getTextSize(text, FONT, 0.5 * unit, unit)
+        margin = 6 * unit
+        cv2.rectangle(
+            canvas, (margin, margin), (margin + width + 2 * margin, margin + height + 2 * margin), colour, -1
+        )
+        cv2.putText(
+            canvas,
+            text,
+            (2 * margin, height + 2 * margin),
+            FONT,
+            0.5 * unit,
+            (255, 255, 255),
+            unit,
+            cv2.LINE_AA,
+        )
+        if not verdict.is_good:
+            cv2.rectangle(canvas, (0, 0), (canvas.shape[1] - 1, canvas.shape[0] - 1), BAD_COLOUR, 3 * unit)
+
+    def _draw_status(self, canvas: np.ndarray, status: StatusLine, unit: int) -> None:
+        self._label(
+            canvas, status.text(), (6 * unit, canvas.shape[0] - 6 * unit), (255, 255, 255), unit, scale=0.45
+        )
+
+    @staticmethod
+    def _label(
+        canvas: np.ndarray,
+        text: str,
+        origin: tuple[int, int],
+        colour: tuple[int, int, int],
+        unit: int,
+        scale: float,
+    ) -> None:
+        """Text with a dark background so it stays legible on bright tissue."""
+        (width, height), baseline = cv2.getTextSize(text, FONT, scale * unit, unit)
+        x, y = origin
+        cv2.rectangle(canvas, (x, y - height - unit), (x + width, y + baseline), (0, 0, 0), -1)
+        cv2.putText(canvas, text, (x, y), FONT, scale * unit, colour, unit, cv2.LINE_AA)

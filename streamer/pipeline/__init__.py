@@ -1,0 +1,1 @@
+"""The threaded pipeline: capture → inference (preprocess, quality gate, detector, fusion) → output."""

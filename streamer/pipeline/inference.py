@@ -1,0 +1,85 @@
+"""The inference thread: batches waiting frames, preprocesses, gates quality, detects and fuses."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from streamer.capture.frame_queue import FrameQueue
+from streamer.pipeline.detector_stage import DetectorStage
+from streamer.pipeline.preprocess import Preprocessor
+from streamer.quality.gate import QualityGate
+from streamer.types import Frame, FrameResult
+
+
+class InferenceWorker(threading.Thread):
+    """Consumer of frames, producer of FrameResults (in frame order).
+
+    batch: most frames taken at once; fill_deadline_s: how long to wait for a batch to fill (0 for live
+    sources, so a frame is never held back waiting for others). An exception is kept in `error`.
+    """
+
+    def __init__(
+        self,
+        frames: FrameQueue[Frame],
+        results: FrameQueue[FrameResult],
+        preprocessor: Preprocessor,
+        gate: QualityGate,
+        detector: DetectorStage,
+        abort: threading.Event,
+        *,
+        batch: int,
+        fill_deadline_s: float,
+    ) -> None:
+        super().__init__(name="inference", daemon=True)
+        self._frames = frames
+        self._results = results
+        self._preprocessor = preprocessor
+        self._gate = gate
+        self._detector = detector
+        self._abort = abort
+        self._batch = batch
+        self._fill_deadline_s = fill_deadline_s
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while not self._abort.is_set():
+                frames = self._frames.get_batch(self._batch, fill_deadline_s=self._fill_deadline_s)
+                if frames is None:
+                    break
+                for result in self.process(frames):
+                    if not self._results.put(result, self._abort):
+                        return
+        except (
+            BaseException
+        ) as error:  # handed to the main thread, which re-raises it after finalizing outputs
+            self.error = error
+            self._abort.set()
+        finally:
+            self._results.close()
+
+    def process(self, frames: list[Frame]) -> list[FrameResult]:
+        """Run the stages on one batch; every result gets a stamp per stage it went through."""
+        taken = time.monotonic_ns()
+        results = [FrameResult(frame=frame, stamps_ns={"queue": taken}) for frame in frames]
+        prepared = self._preprocessor.prepare([frame.image for frame in frames])
+        self._stamp(results, "preprocess")
+        verdicts = self._gate.judge(prepared)
+        self._stamp(results, "quality")
+        good = [i for i, verdict in enumerate(verdicts) if verdict.is_good]
+        for result, verdict in zip(results, verdicts, strict=True):
+            result.verdict = verdict
+        per_model = self._detector.detect(prepared, good)
+        good_results = [results[i] for i in good]
+        self._stamp(good_results, "detector")
+        for result, detections in zip(good_results, self._detector.fuse(per_model), strict=True):
+            result.detections = detections
+        self._stamp(good_results, "fusion")
+        return results
+
+    @staticmethod
+    def _stamp(results: list[FrameResult], stage: str) -> None:
+        now = time.monotonic_ns()
+        for result in results:
+            result.stamps_ns[stage] = now

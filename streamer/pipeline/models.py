@@ -1,0 +1,65 @@
+"""Resolve model names of a profile to engines: shipped folders in engines/, paths, or `noop`/`none`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamer.backends.base import Engine, Task
+from streamer.backends.noop import NoopEngine
+from streamer.config import RunConfig
+from streamer.errors import ModelError
+from streamer.paths import ENGINES_DIR
+
+NO_MODEL = "none"
+NOOP_MODEL = "noop"
+
+
+def resolve_model_path(name: str) -> Path:
+    """A shipped model name (folder under engines/) or a path to a model folder or file."""
+    shipped = ENGINES_DIR / name
+    if shipped.exists():
+        return shipped
+    path = Path(name)
+    if path.exists():
+        return path
+    raise ModelError(f"model not found: {name} (neither engines/{name} nor a path)")
+
+
+def load_one(name: str, task: Task, config: RunConfig) -> Engine:
+    """Load one engine for `task` on the configured backend and device."""
+    if name == NOOP_MODEL:
+        return NoopEngine(task, config.device)
+    from streamer.backends.factory import load_engine
+
+    engine = load_engine(
+        resolve_model_path(name), backend=config.backend, device=config.device, max_batch=max(config.batch, 1)
+    )
+    if engine.spec.task != task:
+        raise ModelError(f"{name} is a {engine.spec.task}, expected a {task}")
+    return engine
+
+
+def load_classifier(config: RunConfig) -> Engine | None:
+    """The quality classifier engine, or None when the profile gates nothing (`none`)."""
+    if config.quality.model == NO_MODEL:
+        return None
+    return load_one(config.quality.model, "classifier", config)
+
+
+def load_detectors(config: RunConfig) -> list[Engine]:
+    """The detector engines of the profile, in ensemble order (best first)."""
+    if not config.detector.models:
+        raise ModelError("the profile names no detector")
+    return [load_one(name, "detector", config) for name in config.detector.models]
+
+
+def describe_engine(engine: Engine) -> dict[str, object]:
+    """Name, backend, device, precision and source hash, for summaries and reports."""
+    return {
+        "name": engine.spec.name,
+        "backend": engine.backend,
+        "device": str(engine.device),
+        "precision": engine.spec.precision,
+        "input_size": list(engine.spec.input_size),
+        "sha256": engine.spec.source_sha256,
+    }

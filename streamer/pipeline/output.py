@@ -1,0 +1,187 @@
+"""The output thread: overlay, then every sink, then the frame's JSON record; drops and events in order."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from streamer.capture.frame_queue import FrameQueue
+from streamer.config import BadFramePolicy, OutputConfig
+from streamer.overlay import Overlay, StatusLine
+from streamer.pipeline.ledger import Ledger
+from streamer.pipeline.stats import LatencyRecorder
+from streamer.sinks.jsonl import JsonlSink
+from streamer.sinks.video import VideoSink
+from streamer.sinks.window import WindowSink
+from streamer.types import FrameResult
+
+STATUS_WINDOW = 50  # frames over which the status line's fps and latency are averaged
+
+
+def frame_record(result: FrameResult, latency_ms: dict[str, float]) -> dict[str, Any]:
+    """The JSON Lines record of a processed frame."""
+    verdict = result.verdict
+    return {
+        "index": result.frame.index,
+        "pts": result.frame.pts,
+        "time_s": round(result.frame.seconds, 6),
+        "quality": None
+        if verdict is None
+        else {
+            "label": verdict.label.value,
+            "p_bad": round(verdict.p_bad, 4),
+            "reasons": list(verdict.reasons),
+        },
+        "detections": [] if result.detections is None else result.detections.to_records(),
+        "latency_ms": {stage: round(value, 3) for stage, value in latency_ms.items()},
+        "dropped": result.dropped,
+    }
+
+
+class OutputSinks:
+    """The sinks of one run, opened lazily in `out_dir` and closed together."""
+
+    def __init__(self, config: OutputConfig, *, fps: float, time_base: float | None) -> None:
+        self._stack = ExitStack()
+        out = config.out_dir
+        self.annotated = (
+            self._stack.enter_context(
+                VideoSink(
+                    out / "annotated.mp4",
+                    fps=fps,
+                    time_base=time_base,
+                    preset=config.video_preset,
+                    crf=config.video_crf,
+                )
+            )
+            if "annotated" in config.outputs
+            else None
+        )
+        self.filtered = (
+            self._stack.enter_context(
+                VideoSink(out / "filtered.mp4", fps=fps, preset=config.video_preset, crf=config.video_crf)
+            )
+            if "filtered" in config.outputs
+            else None
+        )
+        self.jsonl = (
+            self._stack.enter_context(JsonlSink(out / "frames.jsonl")) if "jsonl" in config.outputs else None
+        )
+        self.window = self._stack.enter_context(WindowSink()) if config.show else None
+
+    def paths(self) -> dict[str, str]:
+        sinks = {"annotated": self.annotated, "filtered": self.filtered, "jsonl": self.jsonl}
+        return {name: str(sink.path) for name, sink in sinks.items() if sink is not None}
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+class OutputWorker(threading.Thread):
+    """Consumes FrameResults; writes them and keeps the counts and latency statistics of the run."""
+
+    def __init__(
+        self,
+        results: FrameQueue[FrameResult],
+        sinks: OutputSinks,
+        ledger: Ledger,
+        config: OutputConfig,
+        *,
+        on_result: Callable[[FrameResult], None] | None = None,
+    ) -> None:
+        super().__init__(name="output", daemon=True)
+        self._results = results
+        self._sinks = sinks
+        self._ledger = ledger
+        self._config = config
+        self._overlay = Overlay()
+        self._on_result = on_result
+        self.latencies = LatencyRecorder()
+        self.good = 0
+        self.bad = 0
+        self.processed = 0
+        self.detections = 0
+        self.error: BaseException | None = None
+        self.first_done_ns: int | None = None
+        self.last_done_ns: int | None = None
+        self._recent_done: deque[int] = deque(maxlen=STATUS_WINDOW)
+        self._recent_e2e: deque[float] = deque(maxlen=STATUS_WINDOW)
+
+    def run(self) -> None:
+        try:
+            while True:
+                batch = self._results.get_batch(16)
+                if batch is None:
+                    break
+                taken = time.monotonic_ns()
+                for result in batch:
+                    result.stamps_ns["output_queue"] = taken
+                    self._write_ledger(result.frame.index)
+                    self.write(result)
+            self._write_ledger(None)
+        except BaseException as error:  # re-raised by the main thread after the sinks are closed
+            self.error = error
+        finally:
+            self._sinks.close()
+
+    def _write_ledger(self, before_index: int | None) -> None:
+        for entry in self._ledger.drain_before(before_index):
+            if self._sinks.jsonl is not None:
+                self._sinks.jsonl.write(entry.to_record())
+
+    def _status(self) -> StatusLine:
+        fps = 0.0
+        if len(self._recent_done) > 1:
+            span_s = (self._recent_done[-1] - self._recent_done[0]) / 1e9
+            fps = (len(self._recent_done) - 1) / span_s if span_s > 0 else 0.0
+        latency = sum(self._recent_e2e) / len(self._recent_e2e) if self._recent_e2e else 0.0
+        return StatusLine(fps=fps, latency_ms=latency, dropped=sum(self._ledger.drops.values()))
+
+    def write(self, result: FrameResult) -> None:
+        """Overlay and write one result to every sink, then record its latencies."""
+        frame, verdict = result.frame, result.verdict
+        is_good = verdict is None or verdict.is_good
+        annotated = None
+        if self._sinks.annotated is not None or self._sinks.window is not None:
+            annotated = self._overlay.annotate(frame.image, verdict, result.detections, self._status())
+        result.stamps_ns["overlay"] = time.monotonic_ns()
+        if self._sinks.annotated is not None and annotated is not None:
+            self._sinks.annotated.write(annotated, frame.pts)
+        if self._sinks.filtered is not None and is_good:
+            self._sinks.filtered.write(frame.image)
+        window = self._sinks.window
+        if (
+            window is not None
+            and annotated is not None
+            and (is_good or self._config.bad_frames is BadFramePolicy.MARK)
+        ):
+            window.show(annotated)
+        done = time.monotonic_ns()
+        result.stamps_ns["sink"] = done
+        latency_ms = result.latency_ms()
+        if self._sinks.jsonl is not None:
+            self._sinks.jsonl.write(frame_record(result, latency_ms))
+        self._count(result, latency_ms, done)
+        if self._on_result is not None:
+            self._on_result(result)
+
+    def _count(self, result: FrameResult, latency_ms: dict[str, float], done_ns: int) -> None:
+        self.latencies.add(latency_ms)
+        self.processed += 1
+        if result.verdict is None or result.verdict.is_good:
+            self.good += 1
+        else:
+            self.bad += 1
+        self.detections += 0 if result.detections is None else len(result.detections)
+        self.first_done_ns = self.first_done_ns or done_ns
+        self.last_done_ns = done_ns
+        self._recent_done.append(done_ns)
+        self._recent_e2e.append(latency_ms.get("e2e", 0.0))
+
+    @property
+    def window_closed(self) -> bool:
+        return self._sinks.window is not None and self._sinks.window.closed

@@ -1,0 +1,240 @@
+"""Compose and run the pipeline: capture thread → inference thread → output thread, bounded queues between.
+
+Shutdown is driven by events: end of stream drains every queue; the first Ctrl-C or SIGTERM stops the
+capture and drains what is queued; a second one aborts inference. The sinks are always finalized.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from streamer.backends.base import Engine
+from streamer.capture.capture_thread import CaptureThread
+from streamer.capture.frame_queue import FrameQueue, QueuePolicy
+from streamer.capture.open_source import open_source
+from streamer.capture.source import Source
+from streamer.config import RunConfig
+from streamer.errors import SinkError, StreamerError
+from streamer.pipeline.detector_stage import DetectorStage
+from streamer.pipeline.fusion_setup import make_decoder, make_fuse
+from streamer.pipeline.inference import InferenceWorker
+from streamer.pipeline.ledger import Ledger
+from streamer.pipeline.models import describe_engine, load_classifier, load_detectors
+from streamer.pipeline.output import OutputSinks, OutputWorker
+from streamer.pipeline.preprocess import Preprocessor
+from streamer.quality.gate import QualityGate
+from streamer.types import Frame, FrameResult
+
+JOIN_POLL_S = 0.2
+RESULT_QUEUE_SIZE = 32
+DEFAULT_FPS = 25.0
+
+
+@dataclass
+class RunOutcome:
+    """The summary written to summary.json, and the source error (if any) to report after finalizing."""
+
+    summary: dict[str, Any]
+    error: StreamerError | None = None
+    results_seen: list[int] = field(default_factory=list)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event, abort: threading.Event) -> Iterator[None]:
+    """First SIGINT/SIGTERM sets `stop`, the second `abort`. Only installed from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            abort.set()
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Pipeline:
+    """One run of streamer over one source with one configuration."""
+
+    def __init__(self, config: RunConfig, source_spec: str) -> None:
+        self.config = config
+        self.source_spec = source_spec
+        self.stop = threading.Event()
+        self.abort = threading.Event()
+
+    def run(
+        self,
+        *,
+        on_result: Callable[[FrameResult], None] | None = None,
+        on_start: Callable[[Source], None] | None = None,
+    ) -> RunOutcome:
+        """Process the whole source. Raises StreamerError before any output exists if the source or a model
+        cannot be opened; a failure mid-stream is returned in the outcome after the outputs are finalized."""
+        config = self.config
+        source, reopen = open_source(self.source_spec, config.capture)
+        try:
+            classifier = load_classifier(config)
+            detectors = load_detectors(config)
+        except BaseException:
+            source.close()
+            raise
+        engines: list[Engine] = [e for e in (classifier, *detectors) if e is not None]
+        try:
+            return self._run_threads(source, reopen, classifier, detectors, on_result, on_start)
+        finally:
+            for engine in engines:
+                engine.close()
+
+    def _run_threads(
+        self,
+        source: Source,
+        reopen: Callable[[], Source],
+        classifier: Engine | None,
+        detectors: list[Engine],
+        on_result: Callable[[FrameResult], None] | None,
+        on_start: Callable[[Source], None] | None,
+    ) -> RunOutcome:
+        config = self.config
+        info = source.info
+        live = info.is_live or config.capture.realtime
+        ledger = Ledger()
+        frames: FrameQueue[Frame] = FrameQueue(
+            config.capture.queue_size,
+            QueuePolicy.DROP_OLDEST if live else QueuePolicy.BLOCK,
+            on_drop=ledger.drop,
+        )
+        results: FrameQueue[FrameResult] = FrameQueue(RESULT_QUEUE_SIZE, QueuePolicy.BLOCK)
+        device = torch.device(config.device)
+        try:
+            config.output.out_dir.mkdir(parents=True, exist_ok=True)
+            sinks = OutputSinks(config.output, fps=info.fps or DEFAULT_FPS, time_base=None)
+        except OSError as error:
+            source.close()
+            raise SinkError(f"cannot write to {config.output.out_dir}: {error.strerror or error}") from error
+        capture = CaptureThread(
+            source,
+            frames,
+            ledger,
+            self.stop,
+            reopen=reopen if info.is_live else None,
+            reconnect_attempts=config.capture.reconnect,
+            reconnect_backoff_s=config.capture.reconnect_backoff_s,
+            max_frames=config.capture.max_frames,
+            pace=config.capture.realtime and not info.is_live,
+        )
+        inference = InferenceWorker(
+            frames,
+            results,
+            Preprocessor(
+                crop_fov=config.preprocess.crop_fov,
+                fov_threshold=config.preprocess.fov_threshold,
+                fov_refresh_frames=config.preprocess.fov_refresh_frames,
+                device=device,
+            ),
+            QualityGate(classifier, threshold=config.quality.threshold),
+            DetectorStage(
+                detectors, [make_decoder(engine, config.detector) for engine in detectors], make_fuse(config)
+            ),
+            self.abort,
+            batch=config.batch,
+            fill_deadline_s=0.0 if live else config.batch_deadline_ms / 1000,
+        )
+        output = OutputWorker(results, sinks, ledger, config.output, on_result=on_result)
+        started = time.monotonic_ns()
+        if on_start is not None:
+            on_start(source)
+        with _stop_on_signals(self.stop, self.abort):
+            for thread in (output, inference, capture):
+                thread.start()
+            while output.is_alive():
+                output.join(JOIN_POLL_S)
+                if output.window_closed:
+                    self.stop.set()
+                if inference.error is not None or output.error is not None:
+                    self.stop.set()
+                    self.abort.set()
+            for thread in (inference, capture):
+                thread.join(JOIN_POLL_S * 10)
+        for worker in (inference, output):
+            if worker.error is not None:
+                raise worker.error
+        summary = self._summary(info, capture, output, ledger, classifier, detectors, started, live)
+        (config.output.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return RunOutcome(summary=summary, error=capture.error)
+
+    def _summary(
+        self,
+        info: Any,
+        capture: CaptureThread,
+        output: OutputWorker,
+        ledger: Ledger,
+        classifier: Engine | None,
+        detectors: list[Engine],
+        started_ns: int,
+        live: bool,
+    ) -> dict[str, Any]:
+        wall_s = (time.monotonic_ns() - started_ns) / 1e9
+        busy_s = ((output.last_done_ns or started_ns) - started_ns) / 1e9
+        return {
+            "source": {
+                "id": info.id,
+                "live": info.is_live,
+                "paced": self.config.capture.realtime,
+                "fps": info.fps,
+                "width": info.width,
+                "height": info.height,
+            },
+            "profile": self.config.profile,
+            "queue_policy": "drop_oldest" if live else "block",
+            "frames": {
+                "in": capture.frames_read,
+                "processed": output.processed,
+                "good": output.good,
+                "bad": output.bad,
+                "dropped": dict(ledger.drops),
+                "dropped_total": sum(ledger.drops.values()),
+            },
+            "detections": output.detections,
+            "events": dict(ledger.events),
+            "interrupted": self.stop.is_set(),
+            "error": None if capture.error is None else str(capture.error),
+            "fps": round(output.processed / busy_s, 2) if busy_s > 0 else 0.0,
+            "wall_s": round(wall_s, 3),
+            "latency_ms": output.latencies.summary(),
+            "models": {
+                "quality": None if classifier is None else describe_engine(classifier),
+                "detectors": [describe_engine(engine) for engine in detectors],
+                "fusion": self.config.fusion.mode if len(detectors) > 1 else None,
+            },
+            "backend": sorted({str(d["backend"]) for d in map(describe_engine, [*detectors])}),
+            "device": self.config.device,
+            "batch": self.config.batch,
+            "outputs": output_paths(self.config, output),
+            "machine": {
+                "platform": platform.platform(),
+                "python": sys.version.split()[0],
+                "torch": torch.__version__,
+            },
+        }
+
+
+def output_paths(config: RunConfig, output: OutputWorker) -> dict[str, str]:
+    """Paths of the files written by the run, summary.json included."""
+    return {**output._sinks.paths(), "summary": str(config.output.out_dir / "summary.json")}

@@ -1,0 +1,39 @@
+"""JSON Lines writer: one record per line, flushed as it goes so a crash loses nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from streamer.errors import SinkError
+
+
+class JsonlSink:
+    """Append JSON records to `path` (created or truncated)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._file: IO[str] | None = path.open("w", encoding="utf-8")
+        except OSError as error:
+            raise SinkError(f"cannot write {path}: {error.strerror}") from error
+        self.records_written = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            raise SinkError(f"{self.path} is closed")
+        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._file.flush()
+        self.records_written += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> JsonlSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

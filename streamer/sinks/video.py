@@ -1,0 +1,145 @@
+"""H.264 MP4 writer through PyAV, encoding in its own thread; the file is finalized (playable) on close."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+import cv2
+import numpy as np
+
+from streamer.errors import SinkError
+
+ENCODE_QUEUE_SIZE = 8  # frames waiting for the encoder thread before `write` blocks
+
+
+class H264Encoder:
+    """Synchronous H.264 encoder of H×W×3 uint8 RGB frames into an MP4.
+
+    time_base: seconds per pts unit (the source's, to keep its timestamps); frames of another size are
+    resized to the first frame's size, cropped to even width and height as 4:2:0 needs.
+    """
+
+    def __init__(self, path: Path, *, fps: float, time_base: float | None, preset: str, crf: int) -> None:
+        self.path = path
+        self._fps = Fraction(fps).limit_denominator(1001)
+        self._time_base = Fraction(time_base).limit_denominator(1_000_000) if time_base else 1 / self._fps
+        self._options = {"preset": preset, "crf": str(crf)}
+        self._container: av.container.OutputContainer | None = None
+        self._stream: av.VideoStream | None = None
+        self._size: tuple[int, int] | None = None  # (W, H)
+        self._last_pts = -1
+        self.frames_written = 0
+
+    def _open(self, width: int, height: int) -> None:
+        try:
+            self._container = av.open(str(self.path), mode="w")
+        except (av.error.FFmpegError, OSError) as error:
+            raise SinkError(f"cannot write {self.path}: {error}") from error
+        stream = self._container.add_stream("libx264", rate=self._fps, options=self._options)
+        stream.width, stream.height = width - width % 2, height - height % 2
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = self._time_base
+        self._stream = stream
+        self._size = (stream.width, stream.height)
+
+    def encode(self, image: np.ndarray, pts: int | None) -> None:
+        """Encode one frame; pts in time-base units, None = next frame at the nominal rate."""
+        if self._container is None:
+            self._open(image.shape[1], image.shape[0])
+        assert self._stream is not None and self._size is not None and self._container is not None
+        if (image.shape[1], image.shape[0]) != self._size:
+            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+        yuv = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)  # (H, W, 3) -> (H*3/2, W), faster than swscale
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        if pts is None:
+            pts = round(self.frames_written / (self._fps * self._time_base))
+        pts = max(int(pts), self._last_pts + 1)  # strictly increasing, as the muxer requires
+        frame.pts = pts
+        frame.time_base = self._time_base
+        self._last_pts = pts
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Flush the encoder and write the MP4 index; safe to call twice."""
+        if self._container is None:
+            return
+        container, stream = self._container, self._stream
+        self._container = None
+        try:
+            if stream is not None:
+                for packet in stream.encode():
+                    container.mux(packet)
+        finally:
+            container.close()
+
+
+class VideoSink:
+    """Queue frames to an H264Encoder running in its own thread, so encoding overlaps the other stages.
+
+    `encode_ms` lists each frame's conversion + encode time (ms). Errors of the encoder thread are raised
+    by the next `write` or by `close`.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        fps: float,
+        time_base: float | None = None,
+        preset: str = "ultrafast",
+        crf: int = 23,
+    ) -> None:
+        self.path = path
+        self._encoder = H264Encoder(path, fps=fps, time_base=time_base, preset=preset, crf=crf)
+        self._queue: queue.Queue[tuple[np.ndarray, int | None] | None] = queue.Queue(ENCODE_QUEUE_SIZE)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name=f"encode-{path.stem}", daemon=True)
+        self._thread.start()
+        self._closed = False
+        self.encode_ms: list[float] = []
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None:
+                continue
+            started = time.perf_counter()
+            try:
+                self._encoder.encode(*item)
+            except BaseException as error:  # kept and raised in the producer's thread
+                self._error = error
+            self.encode_ms.append((time.perf_counter() - started) * 1000)
+
+    def write(self, image: np.ndarray, pts: int | None = None) -> None:
+        """Queue one H×W×3 uint8 RGB frame (blocks while the encoder is ENCODE_QUEUE_SIZE frames behind)."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put((image, pts))
+
+    @property
+    def frames_written(self) -> int:
+        return self._encoder.frames_written
+
+    def close(self) -> None:
+        """Encode what is queued, then finalize the file; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join()
+        self._encoder.close()
+        if self._error is not None:
+            raise SinkError(f"writing {self.path} failed: {self._error}") from self._error
+
+    def __enter__(self) -> VideoSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
