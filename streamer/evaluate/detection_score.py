@@ -127,11 +127,15 @@ def voc_ap(recall: np.ndarray, precision: np.ndarray) -> float:
     recall, precision: (N,) over confidence-sorted predictions. Summed left to right like the official code.
     """
     mrec = np.concatenate([[0.0], recall, [1.0]])  # (N + 2,)
-    mpre = np.concatenate([[0.0], precision, [0.0]])  # (N + 2,)
-    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    mpre = np.concatenate([[0.0], monotone_precision(precision), [0.0]])  # (N + 2,)
     changes = np.flatnonzero(mrec[1:] != mrec[:-1]) + 1
     terms = (mrec[changes] - mrec[changes - 1]) * mpre[changes]
     return float(np.add.accumulate(terms)[-1]) if terms.size else 0.0
+
+
+def monotone_precision(precision: np.ndarray) -> np.ndarray:
+    """(N,) precision made non-increasing: each point takes the best precision at its recall or beyond."""
+    return np.maximum.accumulate(precision[::-1])[::-1]
 
 
 def pairwise_iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:

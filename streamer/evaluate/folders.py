@@ -19,6 +19,7 @@ from streamer.evaluate.textio import read_lines
 from streamer.evaluate.yolo_txt import read_yolo_txt
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+CLASS_LIST_NAME = "classes.txt"  # a class list kept next to the labels is not a label file
 
 
 def load_annotations(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
@@ -28,7 +29,7 @@ def load_annotations(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
         return read_coco_json(path, predictions=predictions)
     if not path.is_dir():
         raise DataError(f"{path}: expected a folder of .txt files or a COCO .json file")
-    text_files = sorted(path.glob("*.txt"), key=lambda p: p.name)
+    text_files = sorted((p for p in path.glob("*.txt") if p.name != CLASS_LIST_NAME), key=lambda p: p.name)
     if not text_files:
         raise DataError(f"{path}: no .txt annotation files")
     if _is_yolo(text_files):
