@@ -26,6 +26,7 @@ from streamer.errors import DataError
 from streamer.evaluate.annotations import BoxSet
 
 Metric = Literal["ead2019", "endocv2020"]
+METRIC_TITLES: dict[str, str] = {"ead2019": "EAD2019", "endocv2020": "EndoCV2020"}
 EAD2019_IOU_THRESHOLD = 0.25
 # The official EndoCV2020 thresholds, bit for bit: np.arange(0.25, 0.80, 0.05), first 11 values.
 ENDOCV2020_IOU_THRESHOLDS: tuple[float, ...] = tuple(float(t) for t in np.arange(0.25, 0.80, 0.05)[:11])

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from streamer.errors import SinkError
 from streamer.evaluate.classification import QualityMetrics, RocCurve
-from streamer.evaluate.detection_score import DetectionScore, monotone_precision
+from streamer.evaluate.detection_score import METRIC_TITLES, DetectionScore, monotone_precision
 
 
 def plot_detection(score: DetectionScore, folder: Path) -> list[Path]:
@@ -47,7 +47,7 @@ def _class_bars(score: DetectionScore) -> Figure:
     axes.set_xticks(x, names, rotation=20)
     axes.set_ylabel("%")
     axes.set_ylim(0, 100)
-    axes.set_title(f"{score.metric.upper()} per class, score {score.score:.1%}")
+    axes.set_title(f"{METRIC_TITLES[score.metric]} per class, score {score.score:.1%}")
     axes.legend(loc="upper right")
     return figure
 
@@ -85,8 +85,8 @@ def _roc(roc: RocCurve, metrics: QualityMetrics) -> Figure:
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     fpr = metrics.confusion[0, 1] / max(metrics.confusion[0].sum(), 1)
     axes.plot([fpr], [metrics.recall], "o", color="C3", label=f"p_bad >= {metrics.threshold:g}")
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1)
+    axes.set_xlim(-0.02, 1.02)
+    axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel("false positive rate (good called bad)")
     axes.set_ylabel("true positive rate (bad called bad)")
     axes.set_title(f"ROC, AUC {roc.auc:.3f}")
@@ -95,10 +95,9 @@ def _roc(roc: RocCurve, metrics: QualityMetrics) -> Figure:
 
 
 def _confusion(metrics: QualityMetrics) -> Figure:
-    figure = Figure(figsize=(4.5, 4), layout="constrained")
+    figure = Figure(figsize=(4, 4), layout="constrained")
     axes = figure.add_subplot()
-    image = axes.imshow(metrics.confusion, cmap="Blues", vmin=0)
-    figure.colorbar(image, ax=axes)
+    axes.imshow(metrics.confusion, cmap="Blues", vmin=0)
     peak = metrics.confusion.max()
     for (row, column), count in np.ndenumerate(metrics.confusion):
         colour = "white" if count > peak / 2 else "black"

@@ -4,9 +4,7 @@ quality-classifier summary."""
 from __future__ import annotations
 
 from streamer.evaluate.classification import QualityMetrics
-from streamer.evaluate.detection_score import DetectionScore
-
-_TITLES = {"ead2019": "EAD2019", "endocv2020": "EndoCV2020"}
+from streamer.evaluate.detection_score import METRIC_TITLES, DetectionScore
 
 
 def format_class_table(score: DetectionScore) -> str:
@@ -29,7 +27,7 @@ def format_detection_report(score: DetectionScore) -> str:
     else:
         threshold_text = f"mean over IoU thresholds {thresholds[0]:.2f}..{thresholds[-1]:.2f}"
     lines = [
-        f"{_TITLES[score.metric]} detection score, {threshold_text}, {score.n_images} images",
+        f"{METRIC_TITLES[score.metric]} detection score, {threshold_text}, {score.n_images} images",
         format_class_table(score),
         "",
         f"mAP   = {score.mean_ap * 100:.2f}%",
