@@ -1,8 +1,8 @@
 """The EAD2019 detection score, computed as the challenge's official scorer did, and its EndoCV2020 variant.
 
 Rules (EAD2019, IoU threshold 0.25):
-- per class, the predictions of all images are pooled (images in mapping order, boxes in file order) and
-  sorted by descending confidence, ties keeping that order;
+- per class, the predictions of all images are pooled (images in the order of the predictions mapping,
+  boxes in file order) and sorted by descending confidence, ties keeping that order;
 - each prediction is matched to the same-class ground-truth box of its image with the highest IoU (the first
   such box on ties); it is a true positive if that IoU >= threshold and the box is not used yet, otherwise a
   false positive (no fall-back to the next best box);
@@ -100,7 +100,10 @@ class DetectionScore:
 def score_detections(
     ground_truth: Mapping[str, BoxSet], predictions: Mapping[str, BoxSet], metric: Metric = "ead2019"
 ) -> DetectionScore:
-    """Score predictions (with scores) against ground truth; both keyed by the same image ids."""
+    """Score predictions (with scores) against ground truth; both keyed by the same image ids.
+
+    Equal confidences rank in the order of `predictions` (images), then of each image's boxes.
+    """
     matches = _match_best_boxes(ground_truth, predictions)
     classes = sorted(set(matches.gt_labels.tolist()))
     if not classes:
@@ -175,12 +178,15 @@ def _match_best_boxes(ground_truth: Mapping[str, BoxSet], predictions: Mapping[s
     _check_same_images(ground_truth, predictions)
     labels, scores, best_gt, best_iou, gt_labels = [], [], [], [], []
     gt_offset = 0
-    for image_id, gt in ground_truth.items():
-        pred = predictions[image_id]
+    for image_id, pred in predictions.items():  # the official scorer pooled predictions in file-name order
+        gt = ground_truth[image_id]
         if pred.scores is None:
             raise DataError(f"predictions for {image_id} have no confidences")
         iou = pairwise_iou(pred.boxes, gt.boxes)  # (M, G)
-        iou[np.array(pred.labels)[:, None] != np.array(gt.labels)[None, :]] = -1.0
+        other_class = (
+            np.array(pred.labels, dtype=object)[:, None] != np.array(gt.labels, dtype=object)[None, :]
+        )
+        iou[other_class] = -1.0  # (M, G)
         if gt.boxes.shape[0]:
             best = np.argmax(iou, axis=1)  # first box on ties, like a strict `>` scan
             best_iou.append(iou[np.arange(len(pred)), best])

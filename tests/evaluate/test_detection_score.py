@@ -104,8 +104,8 @@ def test_equal_confidences_keep_image_order() -> None:
     gt = {"a": truth(), "b": truth(("blur", A))}
     pred = {"a": guesses(("blur", 0.5, A)), "b": guesses(("blur", 0.5, A))}
     assert score_detections(gt, pred).per_class["blur"].ap == 0.5  # false positive of "a" ranks first
-    reordered = {"b": gt["b"], "a": gt["a"]}
-    assert score_detections(reordered, pred).per_class["blur"].ap == 1.0
+    reordered = {"b": pred["b"], "a": pred["a"]}
+    assert score_detections(gt, reordered).per_class["blur"].ap == 1.0
 
 
 def test_equal_confidences_keep_file_order() -> None:
