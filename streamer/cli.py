@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from streamer.errors import StreamerError
+from streamer.evaluate.cli import app as eval_app
 
 app = typer.Typer(
     add_completion=False,
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 
 INTERRUPTED_EXIT_CODE = 130
+app.add_typer(eval_app, name="eval")
 
 
 @app.callback()

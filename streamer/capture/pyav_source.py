@@ -57,13 +57,13 @@ class PyAVSource:
             raise SourceError(f"no such file or device: {spec}") from error
         except av.error.PermissionError as error:
             raise SourceError(f"permission denied: {spec}") from error
-        except (av.error.OSError, av.error.ExitError) as error:
-            kind = "device busy or unavailable" if is_v4l2_device(spec) else "cannot reach"
-            raise SourceError(f"{kind}: {spec} ({error.strerror or error})") from error
         except av.error.FFmpegError as error:
-            raise SourceError(
-                f"cannot read {spec}: {error.strerror or error} (not a video or corrupt)"
-            ) from error
+            reason = error.strerror or str(error)
+            if is_v4l2_device(spec):
+                raise SourceError(f"cannot open capture device {spec}: {reason} (busy or not a capture device?)") from error
+            if is_network_url(spec):
+                raise SourceError(f"cannot reach {spec}: {reason}") from error
+            raise SourceError(f"cannot read {spec}: {reason} (not a video, or corrupt)") from error
         if not self._container.streams.video:
             self._container.close()
             raise SourceError(f"no video stream in {spec}")

@@ -9,9 +9,11 @@ from streamer.backends.noop import NoopEngine
 from streamer.config import RunConfig
 from streamer.errors import ModelError
 from streamer.paths import ENGINES_DIR
+from streamer.quality.classical_engine import ClassicalQualityEngine
 
 NO_MODEL = "none"
 NOOP_MODEL = "noop"
+CLASSICAL_MODEL = "classical"
 
 
 def resolve_model_path(name: str) -> Path:
@@ -29,6 +31,8 @@ def load_one(name: str, task: Task, config: RunConfig) -> Engine:
     """Load one engine for `task` on the configured backend and device."""
     if name == NOOP_MODEL:
         return NoopEngine(task, config.device)
+    if name == CLASSICAL_MODEL and task == "classifier":
+        return ClassicalQualityEngine(config.device)
     from streamer.backends.factory import load_engine
 
     engine = load_engine(

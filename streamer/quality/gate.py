@@ -11,7 +11,7 @@ from streamer.pipeline.preprocess import PreparedBatch
 from streamer.quality.measures import measure
 from streamer.types import QualityLabel, Verdict
 
-MEASURE_SIZE = 128  # side (px) of the thumbnail the classical measures run on
+MEASURE_SIZE = 160  # side (px) of the thumbnail the classical measures run on (their thresholds assume it)
 
 
 class QualityGate:
