@@ -11,6 +11,7 @@ import typer
 
 from streamer.errors import StreamerError
 from streamer.evaluate.cli import app as eval_app
+from streamer.synthetic.cli import app as synth_app
 
 app = typer.Typer(
     add_completion=False,
@@ -18,9 +19,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Real-time endoscopy video stream processor: quality gate, artefact detection, overlay, filtered outputs.",
 )
+app.add_typer(eval_app, name="eval")
+app.add_typer(synth_app, name="synth")
 
 INTERRUPTED_EXIT_CODE = 130
-app.add_typer(eval_app, name="eval")
 
 
 @app.callback()
