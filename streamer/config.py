@@ -79,7 +79,7 @@ class FusionConfigSection:
     """Ensemble fusion of several detectors: mode and thresholds (see streamer.fusion)."""
 
     mode: str = "stack_vote"
-    iou_threshold: float = 0.55
+    iou_threshold: float | None = None  # None: the mode's default (0.55 for wbf, 0.5 otherwise)
     per_model_threshold: float = 0.2
     vote_threshold: float | None = None
 

@@ -6,6 +6,8 @@ import torch
 
 from streamer.backends.base import Engine
 from streamer.config import DetectorConfig, RunConfig
+from streamer.fusion import FusionConfig, Fuser
+from streamer.fusion.decode import DecodeConfig, decode_detections
 from streamer.pipeline.detector_stage import Decoder, Fuse
 from streamer.pipeline.preprocess import InputTransform
 from streamer.types import Detections
@@ -13,21 +15,18 @@ from streamer.types import Detections
 
 def make_decoder(engine: Engine, config: DetectorConfig) -> Decoder:
     """Decode an engine's {"boxes": (B, A, 4), "scores": (B, A, K)} into Detections in source pixels."""
-    from streamer.fusion.decode import decode_batch
-
-    level_sizes = list(engine.spec.level_sizes) if getattr(engine.spec, "level_sizes", None) else None
+    decode_config = DecodeConfig(
+        score_threshold=config.score_threshold,
+        top_k=config.top_k_per_level,
+        iou_threshold=config.iou_threshold,
+        max_detections=config.max_detections,
+    )
+    level_sizes = getattr(engine.spec, "level_sizes", None) or None
 
     def decode(outputs: dict[str, torch.Tensor], transforms: list[InputTransform]) -> list[Detections]:
-        scales = torch.stack([t.to_tensor(outputs["boxes"].device) for t in transforms])  # (B, 4)
-        return decode_batch(
-            outputs["boxes"],
-            outputs["scores"],
-            scales,
-            score_threshold=config.score_threshold,
-            iou_threshold=config.iou_threshold,
-            top_k=config.top_k_per_level,
-            max_detections=config.max_detections,
-            level_sizes=level_sizes,
+        table = [[t.scale_x, t.scale_y, t.offset_x, t.offset_y] for t in transforms]
+        return decode_detections(
+            outputs, table, config=decode_config, level_sizes=level_sizes, input_size=engine.spec.input_size
         )
 
     return decode
@@ -37,14 +36,13 @@ def make_fuse(config: RunConfig) -> Fuse | None:
     """The ensemble fusion of the profile, or None for a single detector."""
     if len(config.detector.models) < 2:
         return None
-    from streamer.fusion import Fuser, FusionConfig
-
+    section = config.fusion
     fuser = Fuser(
         FusionConfig(
-            mode=config.fusion.mode,
-            iou_threshold=config.fusion.iou_threshold,
-            per_model_threshold=config.fusion.per_model_threshold,
-            vote_threshold=config.fusion.vote_threshold,
+            mode=section.mode,  # type: ignore[arg-type]
+            iou_threshold=section.iou_threshold,
+            per_model_threshold=section.per_model_threshold,
+            vote_threshold=section.vote_threshold,
         )
     )
     return fuser.fuse

@@ -52,10 +52,6 @@ class InputTransform:
     offset_x: float
     offset_y: float
 
-    def to_tensor(self, device: torch.device) -> torch.Tensor:
-        """(4,) float32: scale_x, scale_y, offset_x, offset_y."""
-        return torch.tensor([self.scale_x, self.scale_y, self.offset_x, self.offset_y], device=device)
-
 
 def find_field_of_view(image: np.ndarray, threshold: int) -> CropBox:
     """Bounding box of the pixels brighter than `threshold` (max of R, G, B), on a sparse sample of the image.
