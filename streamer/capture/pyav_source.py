@@ -60,7 +60,9 @@ class PyAVSource:
         except av.error.FFmpegError as error:
             reason = error.strerror or str(error)
             if is_v4l2_device(spec):
-                raise SourceError(f"cannot open capture device {spec}: {reason} (busy or not a capture device?)") from error
+                raise SourceError(
+                    f"cannot open capture device {spec}: {reason} (busy or not a capture device?)"
+                ) from error
             if is_network_url(spec):
                 raise SourceError(f"cannot reach {spec}: {reason}") from error
             raise SourceError(f"cannot read {spec}: {reason} (not a video, or corrupt)") from error

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from streamer.capture.source import RawFrame, SourceInfo
 from streamer.errors import SourceError
 
-SYNTHETIC_SIZE = (720, 1280)  # (H, W) pixels, like the bundled clip
+SYNTHETIC_SIZE = (640, 480)  # (W, H) pixels
 SYNTHETIC_FPS = 25.0
 SYNTHETIC_FRAMES = 250  # 10 s unless --max-frames says otherwise
 
@@ -39,8 +39,8 @@ class SyntheticSource:
             id=spec,
             is_live=False,
             fps=SYNTHETIC_FPS,
-            width=SYNTHETIC_SIZE[1],
-            height=SYNTHETIC_SIZE[0],
+            width=SYNTHETIC_SIZE[0],
+            height=SYNTHETIC_SIZE[1],
             frame_count=self._frames,
         )
 

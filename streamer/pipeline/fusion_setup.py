@@ -6,7 +6,7 @@ import torch
 
 from streamer.backends.base import Engine
 from streamer.config import DetectorConfig, RunConfig
-from streamer.fusion import FusionConfig, Fuser
+from streamer.fusion import Fuser, FusionConfig
 from streamer.fusion.decode import DecodeConfig, decode_detections
 from streamer.pipeline.detector_stage import Decoder, Fuse
 from streamer.pipeline.preprocess import InputTransform

@@ -33,11 +33,10 @@ def load_one(name: str, task: Task, config: RunConfig) -> Engine:
         return NoopEngine(task, config.device)
     if name == CLASSICAL_MODEL and task == "classifier":
         return ClassicalQualityEngine(config.device)
+    path = resolve_model_path(name)
     from streamer.backends.factory import load_engine
 
-    engine = load_engine(
-        resolve_model_path(name), backend=config.backend, device=config.device, max_batch=max(config.batch, 1)
-    )
+    engine = load_engine(path, backend=config.backend, device=config.device, max_batch=max(config.batch, 1))
     if engine.spec.task != task:
         raise ModelError(f"{name} is a {engine.spec.task}, expected a {task}")
     return engine

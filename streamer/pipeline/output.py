@@ -45,7 +45,7 @@ def frame_record(result: FrameResult, latency_ms: dict[str, float]) -> dict[str,
 class OutputSinks:
     """The sinks of one run, opened lazily in `out_dir` and closed together."""
 
-    def __init__(self, config: OutputConfig, *, fps: float, time_base: float | None) -> None:
+    def __init__(self, config: OutputConfig, *, fps: float) -> None:
         self._stack = ExitStack()
         out = config.out_dir
         self.annotated = (
@@ -53,7 +53,6 @@ class OutputSinks:
                 VideoSink(
                     out / "annotated.mp4",
                     fps=fps,
-                    time_base=time_base,
                     preset=config.video_preset,
                     crf=config.video_crf,
                 )
@@ -150,7 +149,7 @@ class OutputWorker(threading.Thread):
             annotated = self._overlay.annotate(frame.image, verdict, result.detections, self._status())
         result.stamps_ns["overlay"] = time.monotonic_ns()
         if self._sinks.annotated is not None and annotated is not None:
-            self._sinks.annotated.write(annotated, frame.pts)
+            self._sinks.annotated.write(annotated, frame.pts, frame.time_base)
         if self._sinks.filtered is not None and is_good:
             self._sinks.filtered.write(frame.image)
         window = self._sinks.window

@@ -124,7 +124,7 @@ class Pipeline:
         device = torch.device(config.device)
         try:
             config.output.out_dir.mkdir(parents=True, exist_ok=True)
-            sinks = OutputSinks(config.output, fps=info.fps or DEFAULT_FPS, time_base=None)
+            sinks = OutputSinks(config.output, fps=info.fps or DEFAULT_FPS)
         except OSError as error:
             source.close()
             raise SinkError(f"cannot write to {config.output.out_dir}: {error.strerror or error}") from error

@@ -28,7 +28,10 @@ class ClassicalQualityEngine:
 
     def __init__(self, device: str = "cpu") -> None:
         self.spec = EngineSpec(
-            name="classical-quality", task="classifier", classes=("good", "bad"), input_size=CLASSICAL_INPUT_SIZE
+            name="classical-quality",
+            task="classifier",
+            classes=("good", "bad"),
+            input_size=CLASSICAL_INPUT_SIZE,
         )
         self.device = torch.device(device)
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FOCUS_BLURRY = 120.0  # variance of the Laplacian (grey levels²) at ~160 px under which a frame looks defocused
+FOCUS_BLURRY = (
+    120.0  # variance of the Laplacian (grey levels²) at ~160 px under which a frame looks defocused
+)
 DARK_MEAN = 40.0  # mean grey level (0–255) under which a frame is under-exposed
 BRIGHT_MEAN = 210.0  # mean grey level above which a frame is over-exposed
 SATURATED_SHARE = 0.15  # share of clipped pixels (>= 250) above which a frame is saturated

@@ -21,14 +21,15 @@ ENCODE_QUEUE_SIZE = 8  # frames waiting for the encoder thread before `write` bl
 class H264Encoder:
     """Synchronous H.264 encoder of H×W×3 uint8 RGB frames into an MP4.
 
-    time_base: seconds per pts unit (the source's, to keep its timestamps); frames of another size are
-    resized to the first frame's size, cropped to even width and height as 4:2:0 needs.
+    Frames given with a pts keep it, in the time base of the first such frame (the source's); frames
+    without one are numbered at `fps`. Frames of another size are resized to the first frame's size,
+    cropped to even width and height as 4:2:0 needs.
     """
 
-    def __init__(self, path: Path, *, fps: float, time_base: float | None, preset: str, crf: int) -> None:
+    def __init__(self, path: Path, *, fps: float, preset: str, crf: int) -> None:
         self.path = path
         self._fps = Fraction(fps).limit_denominator(1001)
-        self._time_base = Fraction(time_base).limit_denominator(1_000_000) if time_base else 1 / self._fps
+        self._time_base: Fraction = 1 / self._fps
         self._options = {"preset": preset, "crf": str(crf)}
         self._container: av.container.OutputContainer | None = None
         self._stream: av.VideoStream | None = None
@@ -48,9 +49,11 @@ class H264Encoder:
         self._stream = stream
         self._size = (stream.width, stream.height)
 
-    def encode(self, image: np.ndarray, pts: int | None) -> None:
-        """Encode one frame; pts in time-base units, None = next frame at the nominal rate."""
+    def encode(self, image: np.ndarray, pts: int | None, time_base: float | None) -> None:
+        """Encode one frame; pts in `time_base` units (seconds), None = next frame at the nominal rate."""
         if self._container is None:
+            if pts is not None and time_base:
+                self._time_base = Fraction(time_base).limit_denominator(1_000_000)
             self._open(image.shape[1], image.shape[0])
         assert self._stream is not None and self._size is not None and self._container is not None
         if (image.shape[1], image.shape[0]) != self._size:
@@ -93,13 +96,14 @@ class VideoSink:
         path: Path,
         *,
         fps: float,
-        time_base: float | None = None,
         preset: str = "ultrafast",
         crf: int = 23,
     ) -> None:
         self.path = path
-        self._encoder = H264Encoder(path, fps=fps, time_base=time_base, preset=preset, crf=crf)
-        self._queue: queue.Queue[tuple[np.ndarray, int | None] | None] = queue.Queue(ENCODE_QUEUE_SIZE)
+        self._encoder = H264Encoder(path, fps=fps, preset=preset, crf=crf)
+        self._queue: queue.Queue[tuple[np.ndarray, int | None, float | None] | None] = queue.Queue(
+            ENCODE_QUEUE_SIZE
+        )
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name=f"encode-{path.stem}", daemon=True)
         self._thread.start()
@@ -117,11 +121,14 @@ class VideoSink:
                 self._error = error
             self.encode_ms.append((time.perf_counter() - started) * 1000)
 
-    def write(self, image: np.ndarray, pts: int | None = None) -> None:
-        """Queue one H×W×3 uint8 RGB frame (blocks while the encoder is ENCODE_QUEUE_SIZE frames behind)."""
+    def write(self, image: np.ndarray, pts: int | None = None, time_base: float | None = None) -> None:
+        """Queue one H×W×3 uint8 RGB frame (blocks while the encoder is ENCODE_QUEUE_SIZE frames behind).
+
+        pts in `time_base` units keeps the source timestamps; None numbers frames at the sink's fps.
+        """
         if self._error is not None:
             raise self._error
-        self._queue.put((image, pts))
+        self._queue.put((image, pts, time_base))
 
     @property
     def frames_written(self) -> int:

@@ -12,7 +12,9 @@ from streamer.capture.frame_queue import FrameQueue, QueueClosed, QueuePolicy
 
 def test_drop_oldest_keeps_newest_and_reports_each_drop() -> None:
     dropped: list[tuple[int, str]] = []
-    queue: FrameQueue[int] = FrameQueue(3, QueuePolicy.DROP_OLDEST, on_drop=lambda item, why: dropped.append((item, why)))
+    queue: FrameQueue[int] = FrameQueue(
+        3, QueuePolicy.DROP_OLDEST, on_drop=lambda item, why: dropped.append((item, why))
+    )
     for item in range(10):
         queue.put(item)
     assert len(queue) == 3

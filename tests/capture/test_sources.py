@@ -86,7 +86,9 @@ def _audio_only(real_clip: Path, tmp_path: Path) -> str:
     ],
     ids=["missing", "corrupt", "no-video-stream", "no-device", "unreachable-url", "empty-folder"],
 )
-def test_bad_sources_fail_at_open_with_a_clear_message(make_spec, message: str, real_clip: Path, tmp_path: Path) -> None:
+def test_bad_sources_fail_at_open_with_a_clear_message(
+    make_spec, message: str, real_clip: Path, tmp_path: Path
+) -> None:
     (tmp_path / "empty_folder").mkdir()
     with pytest.raises(SourceError, match=message):
         open_source(make_spec(real_clip, tmp_path), CaptureConfig(open_timeout_s=2, read_timeout_s=2))

@@ -1,0 +1,69 @@
+"""Test helpers: small frames and videos made on the fly, and running the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tissue_frame(index: int, size: tuple[int, int] = (240, 320)) -> np.ndarray:
+    """A sharp, textured H×W×3 uint8 RGB frame on a circular field of view; content moves with `index`."""
+    height, width = size
+    rng = np.random.default_rng(index)
+    base = rng.integers(60, 200, size=(height // 8, width // 8, 3), dtype=np.uint8)
+    image = cv2.resize(base, (width, height), interpolation=cv2.INTER_NEAREST)
+    image[..., 0] = np.maximum(image[..., 0], 150)  # reddish tissue
+    mask = np.zeros((height, width), np.uint8)
+    cv2.circle(mask, (width // 2, height // 2), int(min(height, width) * 0.48), 1, -1)
+    return image * mask[..., None]
+
+
+def degraded(image: np.ndarray, kind: str) -> np.ndarray:
+    """A clearly unusable copy: strong defocus, or under-exposure."""
+    if kind == "blur":
+        return cv2.GaussianBlur(image, (0, 0), 8)
+    if kind == "dark":
+        return (image * 0.1).astype(np.uint8)
+    raise ValueError(kind)
+
+
+def decoded_frame_count(path: Path) -> tuple[int, float]:
+    """(frames decoded, average frame rate) of a video file."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        count = sum(1 for _ in container.decode(stream))
+        return count, float(stream.average_rate or 0)
+
+
+def streamer_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "streamer", *args]
+
+
+def run_streamer(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `streamer ARGS` from the repository root; returns the finished process (text output)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        streamer_command(*args),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(frame records, event records) of a frames.jsonl."""
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    return [r for r in records if "index" in r], [r for r in records if "event" in r]

@@ -1,0 +1,61 @@
+"""Bad input: one clear line on stderr, a non-zero exit code, no traceback; what was processed is kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support import decoded_frame_count, read_jsonl, run_streamer
+
+
+def _corrupt(tmp_path: Path) -> str:
+    path = tmp_path / "corrupt.mp4"
+    path.write_bytes(np.random.default_rng(1).integers(0, 256, 40_000, dtype=np.uint8).tobytes())
+    return str(path)
+
+
+def _text_file(tmp_path: Path) -> str:
+    path = tmp_path / "notes.mkv"
+    path.write_text("this is not a video\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (lambda tmp: ["run", str(tmp / "missing.mp4")], "no such file"),
+        (lambda tmp: ["run", _corrupt(tmp)], "corrupt"),
+        (lambda tmp: ["run", _text_file(tmp)], "corrupt"),
+        (lambda tmp: ["run", "/dev/video99"], "no such file or device"),
+        (lambda tmp: ["run", "rtsp://127.0.0.1:9/live"], "cannot reach"),
+        (lambda tmp: ["run", "synthetic", "--profile", "no-such-profile"], "unknown profile"),
+        (
+            lambda tmp: ["run", "synthetic", "--profile", "noop", "--classifier", str(tmp / "nope.onnx")],
+            "model not found",
+        ),
+        (lambda tmp: ["run", "synthetic", "--profile", "noop", "--batch", "0"], "--batch"),
+    ],
+    ids=["missing", "corrupt", "not-a-video", "no-device", "unreachable", "profile", "model", "batch"],
+)
+def test_bad_input_is_one_line_and_nonzero(arguments, message: str, tmp_path: Path) -> None:
+    done = run_streamer(*arguments(tmp_path), "--out", str(tmp_path / "out"), timeout=120)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("streamer: error:") and message in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_truncated_file_keeps_and_finalizes_what_was_processed(real_clip: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.mp4"
+    data = real_clip.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    done = run_streamer("run", str(truncated), "--profile", "noop", "--out", str(out), "--no-progress")
+    assert done.returncode != 0
+    assert done.stderr.strip().count("\n") == 0 and "truncated" in done.stderr
+    frames, _ = read_jsonl(out / "frames.jsonl")
+    assert 0 < len(frames) < 250
+    assert decoded_frame_count(out / "annotated.mp4")[0] == len(frames)

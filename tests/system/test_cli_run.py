@@ -1,0 +1,103 @@
+"""`streamer run` end to end: the four outputs, their agreement, and finalized files on every way out."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import (
+    REPO,
+    decoded_frame_count,
+    degraded,
+    read_jsonl,
+    run_streamer,
+    streamer_command,
+    tissue_frame,
+)
+
+
+def test_run_on_the_real_clip_writes_four_consistent_outputs(real_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = run_streamer("run", str(real_clip), "--profile", "noop", "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    frames, _ = read_jsonl(out / "frames.jsonl")
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["index"] for r in frames] == list(range(250))
+    assert summary["frames"]["processed"] == 250 and summary["frames"]["dropped_total"] == 0
+    count, fps = decoded_frame_count(out / "annotated.mp4")
+    assert (count, fps) == (250, 25.0)
+    good = sum(r["quality"]["label"] == "good" for r in frames)
+    assert decoded_frame_count(out / "filtered.mp4")[0] == good
+    for stage in ("decode", "preprocess", "quality", "detector", "overlay", "sink", "e2e"):
+        assert set(summary["latency_ms"][stage]) >= {"p50", "p95", "p99", "max"}
+    assert summary["models"]["detectors"][0]["name"] == "noop-detector"
+
+
+def test_filtered_video_holds_exactly_the_good_frames(make_video, tmp_path: Path) -> None:
+    images = [tissue_frame(i) for i in range(40)]
+    bad = {5, 6, 7, 20, 33}
+    images = [
+        degraded(image, "blur" if i % 2 else "dark") if i in bad else image for i, image in enumerate(images)
+    ]
+    video = make_video("mixed.mp4", images)
+    out = tmp_path / "out"
+    done = run_streamer(
+        "run",
+        str(video),
+        "--profile",
+        "noop",
+        "--classifier",
+        "classical",
+        "--out",
+        str(out),
+        "--no-progress",
+    )
+    assert done.returncode == 0, done.stderr
+    frames, _ = read_jsonl(out / "frames.jsonl")
+    labelled_bad = {r["index"] for r in frames if r["quality"]["label"] == "bad"}
+    assert labelled_bad == bad
+    assert all(
+        r["detections"] == [] and "detector" not in r["latency_ms"] for r in frames if r["index"] in bad
+    )
+    assert decoded_frame_count(out / "filtered.mp4")[0] == 40 - len(bad)
+    assert decoded_frame_count(out / "annotated.mp4")[0] == 40
+
+
+def test_synthetic_source_runs_without_any_device(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = run_streamer(
+        "run", "synthetic:7", "--profile", "noop", "--max-frames", "30", "--out", str(out), "--no-progress"
+    )
+    assert done.returncode == 0, done.stderr
+    frames, _ = read_jsonl(out / "frames.jsonl")
+    assert len(frames) == 30
+    assert decoded_frame_count(out / "annotated.mp4")[0] == 30
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_ends_the_run_with_playable_files(sig: signal.Signals, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        streamer_command("run", "synthetic:1", "--profile", "noop", "--realtime", "--max-frames", "5000",
+                         "--out", str(out), "--no-progress"),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    jsonl = out / "frames.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < 15):
+        time.sleep(0.1)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    frames, _ = read_jsonl(jsonl)
+    assert 15 <= len(frames) < 5000
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    assert decoded_frame_count(out / "annotated.mp4")[0] == len(frames)
+    assert decoded_frame_count(out / "filtered.mp4")[0] == len(frames)
