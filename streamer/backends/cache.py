@@ -89,7 +89,7 @@ class EngineCache:
         return self.root / key.folder_name()
 
     def lookup(self, key: CacheKey) -> Path | None:
-        """The entry folder of `key` if it is present, current and intact; otherwise None (after removing it)."""
+        """The entry folder of `key` if present, current and intact; else None (after removing it)."""
         folder = self.folder(key)
         if not folder.exists():
             return None
@@ -101,7 +101,7 @@ class EngineCache:
         return None
 
     def store(self, key: CacheKey, files: dict[str, Path]) -> Path:
-        """Move `files` (entry file name -> built file) into the entry of `key`, atomically; returns the folder."""
+        """Move `files` (entry file name -> built file) into the entry of `key` atomically; returns it."""
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
         hashes = {}

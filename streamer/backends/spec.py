@@ -84,7 +84,7 @@ def require_spec(
 
 
 def check_batch(spec: EngineSpec, batch: torch.Tensor) -> None:
-    """Raise ModelError unless `batch` is (B, 3, H, W) float32 with 1 <= B <= max_batch and (H, W) = input_size."""
+    """ModelError unless `batch` is (B, 3, H, W) float32, 1 <= B <= max_batch, (H, W) = input_size."""
     height, width = spec.input_size
     shape = tuple(batch.shape)
     if (
@@ -114,9 +114,8 @@ def check_outputs(spec: EngineSpec, outputs: dict[str, torch.Tensor], batch_size
         }
     for name, shape in expected_shapes.items():
         if tuple(outputs[name].shape) != shape:
-            raise ModelError(
-                f"model {spec.name!r} output {name!r} has shape {tuple(outputs[name].shape)}, expected {shape}"
-            )
+            found = tuple(outputs[name].shape)
+            raise ModelError(f"model {spec.name!r} output {name!r} has shape {found}, expected {shape}")
 
 
 def with_precision(spec: EngineSpec, precision: str, max_batch: int) -> EngineSpec:

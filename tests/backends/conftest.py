@@ -1,4 +1,4 @@
-"""Small models that follow the engine output contract, for backend tests (real architectures are tested too)."""
+"""Small models that follow the engine output contract, for fast backend tests."""
 
 from __future__ import annotations
 
