@@ -12,7 +12,7 @@ import torch
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
 from streamer.backends.base import EngineSpec
-from streamer.backends.spec import INPUT_NAME, check_batch, output_names, require_same_model, spec_from_json
+from streamer.backends.spec import IDENTITY_FIELDS, INPUT_NAME, check_batch, output_names, require_same_model, spec_from_json
 from streamer.errors import ConfigError, ModelError
 
 SPEC_METADATA_KEY = "streamer.spec"
@@ -110,7 +110,9 @@ class OnnxRuntimeEngine:
         """ModelError unless the ONNX graph takes the spec's input and returns the contract's outputs."""
         metadata = self._session.get_modelmeta().custom_metadata_map
         if SPEC_METADATA_KEY in metadata:
-            require_same_model(spec_from_json(metadata[SPEC_METADATA_KEY]), self.spec, what=str(model_path))
+            embedded = spec_from_json(metadata[SPEC_METADATA_KEY])
+            fields = (*IDENTITY_FIELDS, "precision")
+            require_same_model(embedded, self.spec, what=str(model_path), fields=fields)
         inputs = self._session.get_inputs()
         height, width = self.spec.input_size
         if (

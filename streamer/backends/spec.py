@@ -57,9 +57,11 @@ def spec_differences(actual: EngineSpec, expected: EngineSpec, fields: Iterable[
     return differences
 
 
-def require_same_model(actual: EngineSpec, expected: EngineSpec, *, what: str) -> None:
+def require_same_model(
+    actual: EngineSpec, expected: EngineSpec, *, what: str, fields: tuple[str, ...] = IDENTITY_FIELDS
+) -> None:
     """Raise ModelError when `actual` (read from `what`) describes another model than `expected`."""
-    differences = spec_differences(actual, expected, IDENTITY_FIELDS)
+    differences = spec_differences(actual, expected, fields)
     if differences:
         raise ModelError(f"{what} does not match model {expected.name!r}: " + "; ".join(differences))
 
