@@ -7,8 +7,10 @@ import sys
 import typer
 
 from streamer.errors import StreamerError
+from streamer.evaluate.cli import app as eval_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Real-time endoscopy video stream processor.")
+app.add_typer(eval_app, name="eval")
 
 
 @app.callback()

@@ -1,0 +1,110 @@
+"""`streamer eval`: score detections against EAD2019 ground truth, and the frame-quality classifier."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from streamer.errors import ConfigError
+from streamer.evaluate.classification import quality_metrics
+from streamer.evaluate.detection_score import score_detections
+from streamer.evaluate.folders import load_annotations
+from streamer.evaluate.plots import plot_detection, plot_quality
+from streamer.evaluate.quality_inputs import (
+    join_on_index,
+    read_quality_labels,
+    read_quality_predictions,
+    read_quality_table,
+)
+from streamer.evaluate.report import format_detection_report, format_quality_report
+from streamer.evaluate.textio import write_text
+
+app = typer.Typer(no_args_is_help=True, help="Evaluate detections and the quality classifier.")
+
+
+class MetricChoice(StrEnum):
+    ead2019 = "ead2019"
+    endocv2020 = "endocv2020"
+
+
+_JSON_HELP = "Write the report here as JSON (fractions)."
+
+
+@app.command()
+def detections(
+    gt: Annotated[
+        Path, typer.Option(help="Ground truth: folder of .txt files (scorer or YOLO) or COCO .json.")
+    ],
+    pred: Annotated[Path, typer.Option(help="Predictions in one of those formats, with confidences.")],
+    metric: Annotated[
+        MetricChoice, typer.Option(help="ead2019 (IoU 0.25) or endocv2020.")
+    ] = MetricChoice.ead2019,
+    json_path: Annotated[Path | None, typer.Option("--json", help=_JSON_HELP)] = None,
+    plots: Annotated[
+        Path | None, typer.Option(help="Write AP-per-class and precision-recall PNGs here.")
+    ] = None,
+) -> None:
+    """Score predictions the way the EAD2019 challenge did; prints per-class AP and IoU in percent.
+
+    Text folders: scorer format `class_name x1 y1 x2 y2` (predictions `class_name confidence x1 y1 x2 y2`)
+    or YOLO `class cx cy w h` (predictions add `confidence`) with each image next to its labels.
+    """
+    score = score_detections(
+        load_annotations(gt, predictions=False), load_annotations(pred, predictions=True), metric.value
+    )
+    typer.echo(format_detection_report(score))
+    if json_path is not None:
+        _write_json(json_path, score.to_json())
+    if plots is not None:
+        for path in plot_detection(score, plots):
+            typer.echo(f"wrote {path}")
+
+
+@app.command()
+def quality(
+    pred: Annotated[
+        Path | None,
+        typer.Option(help="JSONL: objects with 'index' and 'quality.p_bad', 'verdict.p_bad' or 'p_bad'."),
+    ] = None,
+    gt: Annotated[
+        Path | None,
+        typer.Option(help="Labels for --pred: CSV 'index,label' or JSON [{index, label}] / {index: label}."),
+    ] = None,
+    table: Annotated[
+        Path | None, typer.Option(help="Instead of --pred/--gt: one CSV 'id,label,p_bad'.")
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="A frame is called bad when p_bad >= this.")
+    ] = 0.5,
+    json_path: Annotated[Path | None, typer.Option("--json", help=_JSON_HELP)] = None,
+    plots: Annotated[Path | None, typer.Option(help="Write confusion-matrix and ROC PNGs here.")] = None,
+) -> None:
+    """Score the good/bad quality classifier (bad is the positive class).
+
+    Labels are bad/good or 1/0 (1 = bad). Give either --pred with --gt, or --table.
+    """
+    if table is not None and (pred is not None or gt is not None):
+        raise ConfigError("give either --table, or --pred with --gt, not both")
+    left_out = 0
+    if table is not None:
+        _, is_bad, p_bad = read_quality_table(table)
+    elif pred is not None and gt is not None:
+        is_bad, p_bad, left_out = join_on_index(read_quality_labels(gt), read_quality_predictions(pred))
+    else:
+        raise ConfigError("give --pred with --gt, or --table")
+    metrics = quality_metrics(is_bad, p_bad, threshold)
+    typer.echo(format_quality_report(metrics, left_out))
+    if json_path is not None:
+        _write_json(json_path, {**metrics.to_json(), "labels_without_prediction": left_out})
+    if plots is not None:
+        for path in plot_quality(metrics, plots):
+            typer.echo(f"wrote {path}")
+
+
+def _write_json(path: Path, report: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, json.dumps(report, indent=2) + "\n")

@@ -1,0 +1,55 @@
+"""Score a detector on an EAD2019-format folder: images with ground-truth labels next to them
+(YOLO `class cx cy w h` or scorer `class_name x1 y1 x2 y2` .txt files with the image's stem)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from streamer.errors import DataError
+from streamer.evaluate.annotations import BoxSet
+from streamer.evaluate.detection_score import DetectionScore, Metric, score_detections
+from streamer.evaluate.folders import find_image, load_annotations
+from streamer.evaluate.scorer_txt import write_scorer_txt
+
+DetectFn = Callable[[np.ndarray], list[dict[str, object]]]
+"""image (H, W, 3) uint8 RGB -> records {box: [x1, y1, x2, y2] pixels, score: float, label: class name}."""
+
+
+def evaluate_detector_on_folder(
+    detect: DetectFn,
+    folder: Path,
+    *,
+    metric: Metric = "ead2019",
+    predictions_dir: Path | None = None,
+) -> DetectionScore:
+    """Run `detect` on every labelled image of `folder` and score it.
+
+    predictions_dir: when given, each image's predictions are also written there in the scorer's format.
+    """
+    folder = Path(folder)
+    ground_truth = load_annotations(folder, predictions=False)
+    if predictions_dir is not None:
+        Path(predictions_dir).mkdir(parents=True, exist_ok=True)
+    predictions = {}
+    for image_id in ground_truth:
+        image_path = find_image(folder / f"{image_id}.txt")
+        records = detect(read_rgb(image_path))
+        box_set = BoxSet.from_records(records)
+        if len(box_set) and box_set.scores is None:
+            raise DataError(f"the detector returned boxes without scores for {image_path.name}")
+        predictions[image_id] = box_set if len(box_set) else BoxSet.empty(with_scores=True)
+        if predictions_dir is not None:
+            write_scorer_txt(Path(predictions_dir) / f"{image_id}.txt", records)
+    return score_detections(ground_truth, predictions, metric)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """An image file as (H, W, 3) uint8 RGB."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DataError(f"{path}: cannot be read as an image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -1,0 +1,66 @@
+"""Load a whole annotation set: a folder of per-image text files (scorer or YOLO format) or a COCO JSON file.
+
+A folder's format is recognised from its first non-empty line: a class name starts a scorer line, a class
+index starts a YOLO line. YOLO files need their image (same stem, next to them) for its size.
+Images are keyed by file stem and ordered by file name, as the official scorer read them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+
+from streamer.errors import DataError
+from streamer.evaluate.annotations import BoxSet
+from streamer.evaluate.coco_json import read_coco_json
+from streamer.evaluate.scorer_txt import read_scorer_txt
+from streamer.evaluate.textio import read_lines
+from streamer.evaluate.yolo_txt import read_yolo_txt
+
+IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+CLASS_LIST_NAME = "classes.txt"  # a class list kept next to the labels is not a label file
+
+
+def load_annotations(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
+    """Boxes per image from a folder of .txt files or a COCO .json file; `predictions` requires scores."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".json":
+        return read_coco_json(path, predictions=predictions)
+    if not path.is_dir():
+        raise DataError(f"{path}: expected a folder of .txt files or a COCO .json file")
+    text_files = sorted((p for p in path.glob("*.txt") if p.name != CLASS_LIST_NAME), key=lambda p: p.name)
+    if not text_files:
+        raise DataError(f"{path}: no .txt annotation files")
+    if _is_yolo(text_files):
+        return {
+            f.stem: read_yolo_txt(f, image_size_of(find_image(f)), predictions=predictions)
+            for f in text_files
+        }
+    return {f.stem: read_scorer_txt(f, predictions=predictions) for f in text_files}
+
+
+def find_image(label_file: Path) -> Path:
+    """The image next to a label file with the same stem."""
+    for suffix in IMAGE_SUFFIXES:
+        for candidate in (label_file.with_suffix(suffix), label_file.with_suffix(suffix.upper())):
+            if candidate.is_file():
+                return candidate
+    raise DataError(f"{label_file}: YOLO labels need their image for its size; none found next to it")
+
+
+def image_size_of(image_path: Path) -> tuple[int, int]:
+    """(height, width) pixels of an image file."""
+    image = cv2.imread(str(image_path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise DataError(f"{image_path}: cannot be read as an image")
+    return int(image.shape[0]), int(image.shape[1])
+
+
+def _is_yolo(text_files: list[Path]) -> bool:
+    for text_file in text_files:
+        for line in read_lines(text_file):
+            fields = line.split()
+            if fields:
+                return fields[0].isdigit()
+    return False
