@@ -1,0 +1,163 @@
+"""Stack-vote ensemble of M detectors (the fusion of the EAD2019 RetinaNet ensemble of Kayser et al.).
+
+Input: one Detections per model, ordered by the models' validation score, best first.
+
+Algorithm, with every ambiguous point fixed:
+1. Boxes with score < per_model_threshold are dropped; the rest keep their order inside each model
+   ("index order" below is that order).
+2. Overlap of a root box r and a box c of the same class:
+   confidence_weight * ((s_r + s_c) * 0.5) + iou_weight * IoU(r, c), IoU with continuous area (no +1).
+   Boxes of different classes never interact.
+3. For i = 0 .. M-2: the roots of model i are its boxes not already assigned to a stack (all boxes of
+   model 0). For every later model j, roots of i and still-unassigned boxes of j are matched greedily:
+   pairs with overlap >= overlap_threshold are taken in descending overlap (ties: lower root index first,
+   then lower box index), skipping a pair when its root already holds a box of model j or its box is
+   already taken. So a stack holds at most one box per model, and a box joins at most one stack and then
+   leaves all later comparisons. Boxes of j left unassigned become roots when i reaches j. Matching i with
+   j does not depend on matching i with another j', so all j are matched at once.
+4. A stack (a root and its assigned boxes) yields a detection when its summed confidence >= the vote
+   threshold of its class.
+5. Its box is the weighted mean of the stack's boxes, weight = confidence, times root_weight for the root;
+   its score is mean confidence + count_bonus * number of boxes, clipped to 1.
+Output is sorted by descending score (ties: lower root index first).
+
+Vectorisation and cost: boxes are padded per class into (K, W) (W = most boxes of one class); one (K, W, W)
+overlap tensor gives the candidate pairs as an edge list sorted once. Greedy matching runs per model i on
+that list in rounds: an edge that ranks first among the live edges of both its row (root, model j) and its
+column (box) is exactly one the sequential greedy takes, so each round takes all of them at once (at least
+one). Work: O(K W^2) for overlaps, then (M - 1) steps x rounds x O(E) for E candidate pairs; rounds is
+usually 1 to 4 (bounded by the longest chain of competing pairs). Computation is in float64 on the input
+device; outputs are float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from streamer.fusion.box_ops import group_slots, pairwise_iou
+from streamer.types import Detections
+
+
+@dataclass(frozen=True)
+class StackVoteParams:
+    """Parameters of the stack vote; vote_thresholds: (K,) summed-confidence threshold per class."""
+
+    vote_thresholds: torch.Tensor
+    per_model_threshold: float = 0.2
+    overlap_threshold: float = 0.46
+    confidence_weight: float = 0.7
+    iou_weight: float = 0.3
+    root_weight: float = 2.0
+    count_bonus: float = 0.03
+
+
+def _flatten(per_model: Sequence[Detections], threshold: float) -> tuple[torch.Tensor, ...]:
+    """Concatenate models: boxes (N, 4) float64, scores (N,) float64, labels (N,), model (N,)."""
+    device = per_model[0].boxes.device
+    counts = torch.tensor([len(d) for d in per_model], device=device)
+    boxes = torch.cat([d.boxes for d in per_model]).to(torch.float64)
+    scores = torch.cat([d.scores for d in per_model]).to(torch.float64)
+    labels = torch.cat([d.labels for d in per_model])
+    model = torch.repeat_interleave(torch.arange(len(per_model), device=device), counts)
+    keep = scores >= threshold
+    return boxes[keep], scores[keep], labels[keep], model[keep]
+
+
+def _candidate_pairs(
+    boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, model: torch.Tensor, p: StackVoteParams
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Same-class pairs (a, b), model[a] < model[b], overlap >= threshold, by descending overlap.
+
+    Returns item indices a (E,), b (E,); ties keep (a, b) ascending.
+    """
+    order, slot, width = group_slots(labels)
+    classes = int(labels.max()) + 1
+    cell = labels[order] * width + slot  # position of each sorted item in the (classes * width) padding
+    item_at = torch.full((classes * width,), -1, dtype=torch.int64, device=boxes.device)
+    item_at[cell] = order
+    padded_boxes = boxes.new_zeros((classes * width, 4))
+    padded_boxes[cell] = boxes[order]
+    padded_scores = scores.new_zeros(classes * width)
+    padded_scores[cell] = scores[order]
+    padded_model = torch.full_like(item_at, -1)
+    padded_model[cell] = model[order]
+    padded_boxes = padded_boxes.view(classes, width, 4)  # (K*W, 4) -> (K, W, 4)
+    padded_scores = padded_scores.view(classes, width)  # (K*W,) -> (K, W)
+    padded_model = padded_model.view(classes, width)  # (K*W,) -> (K, W)
+    overlap = p.confidence_weight * ((padded_scores[:, :, None] + padded_scores[:, None, :]) * 0.5)
+    overlap = overlap + p.iou_weight * pairwise_iou(padded_boxes, padded_boxes)
+    pair = (
+        (overlap >= p.overlap_threshold)
+        & (padded_model[:, :, None] < padded_model[:, None, :])
+        & (padded_model[:, :, None] >= 0)
+    )
+    cls, row, col = torch.nonzero(pair, as_tuple=True)  # row-major: ties stay in (a, b) index order
+    by_overlap = torch.sort(overlap[cls, row, col], descending=True, stable=True).indices
+    return item_at[cls * width + row][by_overlap], item_at[cls * width + col][by_overlap]
+
+
+def _assign_stacks(
+    root_item: torch.Tensor, box_item: torch.Tensor, model: torch.Tensor, models: int
+) -> torch.Tensor:
+    """Greedy stack assignment over ranked pairs; returns root_of (N,) int64 (itself for roots)."""
+    items = model.shape[0]
+    device = model.device
+    root_of = torch.arange(items, device=device)
+    assigned = torch.zeros(items, dtype=torch.bool, device=device)
+    row_full = torch.zeros(items * models, dtype=torch.bool, device=device)  # (root, model j) holds a box
+    root_model = model[root_item]
+    for step in range(models - 1):
+        live = (root_model == step) & ~assigned[root_item] & ~assigned[box_item]
+        roots, boxes = root_item[live], box_item[live]
+        if roots.shape[0] == 0:
+            continue
+        row = roots * models + model[boxes]
+        rank = torch.arange(roots.shape[0], device=device)
+        alive = torch.ones_like(rank, dtype=torch.bool)
+        while True:
+            live_rank = torch.where(alive, rank, rank.shape[0])
+            row_first = torch.full((items * models,), rank.shape[0], device=device)
+            row_first.scatter_reduce_(0, row, live_rank, "amin")
+            col_first = torch.full((items,), rank.shape[0], device=device)
+            col_first.scatter_reduce_(0, boxes, live_rank, "amin")
+            chosen = alive & (row_first[row] == rank) & (col_first[boxes] == rank)
+            root_of[boxes[chosen]] = roots[chosen]
+            assigned[boxes[chosen]] = True
+            row_full[row[chosen]] = True
+            alive = alive & ~row_full[row] & ~assigned[boxes]
+            if not bool(alive.any()):
+                break
+    return root_of
+
+
+def stack_vote(per_model: Sequence[Detections], params: StackVoteParams) -> Detections:
+    """Fuse one image's detections of M models (best model first) into one Detections (see module doc)."""
+    if not per_model:
+        raise ValueError("stack_vote needs at least one model")
+    device = per_model[0].boxes.device
+    boxes, scores, labels, model = _flatten(per_model, params.per_model_threshold)
+    if boxes.shape[0] == 0:
+        return Detections.empty(device)
+    root_item, box_item = _candidate_pairs(boxes, scores, labels, model, params)
+    root_of = _assign_stacks(root_item, box_item, model, len(per_model))
+    items = boxes.shape[0]
+    is_root = root_of == torch.arange(items, device=device)
+    confidence_sum = scores.new_zeros(items).index_add_(0, root_of, scores)
+    count = torch.bincount(root_of, minlength=items)
+    weight = scores * torch.where(is_root, params.root_weight, 1.0)
+    weight_sum = scores.new_zeros(items).index_add_(0, root_of, weight)
+    box_sum = boxes.new_zeros((items, 4)).index_add_(0, root_of, boxes * weight[:, None])
+    thresholds = params.vote_thresholds.to(device=device, dtype=torch.float64)
+    elected = is_root & (confidence_sum >= thresholds[labels])
+    fused_boxes = box_sum[elected] / weight_sum[elected][:, None]
+    stack_size = count[elected].to(torch.float64)
+    fused_scores = (confidence_sum[elected] / stack_size + params.count_bonus * stack_size).clamp(max=1.0)
+    order = torch.sort(fused_scores, descending=True, stable=True).indices
+    return Detections(
+        boxes=fused_boxes[order].to(torch.float32),
+        scores=fused_scores[order].to(torch.float32),
+        labels=labels[elected][order],
+    )

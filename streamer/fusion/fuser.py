@@ -1,0 +1,198 @@
+"""Fusion facade: one frozen FusionConfig, one Fuser, `fuse(per_model, config=...) -> Detections`.
+
+Modes: "stack_vote" (the paper's ensemble, see streamer.fusion.ensemble), "wbf" (weighted boxes fusion),
+"nms" and "soft_nms" (class-aware, over the union of all models' boxes). In every mode, boxes with
+score < per_model_threshold are dropped first, and the post-filter (streamer.fusion.postfilter) runs last
+when enabled. Everything stays on the device of the inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from streamer.errors import ConfigError, DataError
+from streamer.fusion.ensemble import StackVoteParams, stack_vote
+from streamer.fusion.nms import SoftNmsMethod, nms, soft_nms
+from streamer.fusion.postfilter import remove_outer_boxes
+from streamer.fusion.wbf import weighted_boxes_fusion
+from streamer.types import EAD2019_CLASSES, Detections
+
+FusionMode = Literal["stack_vote", "wbf", "nms", "soft_nms"]
+FUSION_MODES: tuple[str, ...] = ("stack_vote", "wbf", "nms", "soft_nms")
+VOTE_FRACTION = 0.24  # default vote threshold per model: 0.24 * M (1.68 for M = 7)
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """How the detections of M models are fused into one set per image.
+
+    per_model_threshold: boxes with a lower score are dropped before fusing (every mode).
+    iou_threshold: WBF match / NMS suppression / linear soft-NMS IoU; None means 0.55 for "wbf", 0.5 else.
+    vote_threshold: stack-vote summed-confidence threshold: one float, or a mapping class name -> float
+    (classes not named use the default), or None for the default 0.24 * M (1.68 for M = 7).
+    overlap_threshold, confidence_weight, iou_weight: stack-vote pairing score and its threshold.
+    root_weight: weight multiplier of a stack's root box in the fused box; count_bonus: added to the
+    stack's mean confidence per box. model_weights: WBF per-model weights (None: all 1).
+    soft_nms_method, soft_nms_sigma, soft_nms_min_score: soft-NMS decay and cut-off.
+    post_filter: remove the outer box of nested same-class pairs (more than `containment` of the inner
+    box's area inside the outer one). classes: names of the label indices.
+    """
+
+    mode: FusionMode = "stack_vote"
+    per_model_threshold: float = 0.2
+    iou_threshold: float | None = None
+    vote_threshold: float | Mapping[str, float] | None = None
+    overlap_threshold: float = 0.46
+    confidence_weight: float = 0.7
+    iou_weight: float = 0.3
+    root_weight: float = 2.0
+    count_bonus: float = 0.03
+    model_weights: tuple[float, ...] | None = None
+    soft_nms_method: SoftNmsMethod = "gaussian"
+    soft_nms_sigma: float = 0.5
+    soft_nms_min_score: float = 0.001
+    post_filter: bool = True
+    containment: float = 0.9
+    classes: tuple[str, ...] = EAD2019_CLASSES
+
+    def __post_init__(self) -> None:
+        if self.mode not in FUSION_MODES:
+            raise ConfigError(f"fusion mode must be one of {', '.join(FUSION_MODES)}, got {self.mode!r}")
+        for name in ("per_model_threshold", "overlap_threshold", "containment"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"fusion {name} must be in [0, 1], got {value}")
+        if self.iou_threshold is not None and not 0.0 <= self.iou_threshold <= 1.0:
+            raise ConfigError(f"fusion iou_threshold must be in [0, 1], got {self.iou_threshold}")
+        if self.root_weight <= 0 or self.soft_nms_sigma <= 0:
+            raise ConfigError("fusion root_weight and soft_nms_sigma must be > 0")
+        if self.soft_nms_method not in ("gaussian", "linear"):
+            raise ConfigError(f"soft_nms_method must be 'gaussian' or 'linear', got {self.soft_nms_method!r}")
+        if self.model_weights is not None and any(w <= 0 for w in self.model_weights):
+            raise ConfigError(f"fusion model_weights must be > 0, got {self.model_weights}")
+        vote = self.vote_threshold
+        thresholds = list(vote.values()) if isinstance(vote, Mapping) else [vote]
+        if any(value is not None and value <= 0 for value in thresholds):
+            raise ConfigError(f"fusion vote_threshold must be > 0, got {self.vote_threshold}")
+        if isinstance(self.vote_threshold, Mapping):
+            unknown = sorted(set(self.vote_threshold) - set(self.classes))
+            if unknown:
+                raise ConfigError(
+                    f"vote_threshold names unknown classes {unknown}; known: {list(self.classes)}"
+                )
+
+    def vote_thresholds(self, models: int) -> torch.Tensor:
+        """Per-class stack-vote thresholds (K,) float64 for an ensemble of `models` detectors."""
+        default = 1.68 if models == 7 else VOTE_FRACTION * models
+        if self.vote_threshold is None:
+            values = [default] * len(self.classes)
+        elif isinstance(self.vote_threshold, Mapping):
+            values = [float(self.vote_threshold.get(name, default)) for name in self.classes]
+        else:
+            values = [float(self.vote_threshold)] * len(self.classes)
+        return torch.tensor(values, dtype=torch.float64)
+
+    def resolved_iou_threshold(self) -> float:
+        """IoU threshold of the chosen mode."""
+        if self.iou_threshold is not None:
+            return self.iou_threshold
+        return 0.55 if self.mode == "wbf" else 0.5
+
+
+def _check_inputs(per_model: Sequence[Detections], config: FusionConfig) -> None:
+    if not per_model:
+        raise DataError("fusion needs the detections of at least one model")
+    if config.model_weights is not None and len(config.model_weights) != len(per_model):
+        raise ConfigError(f"{len(config.model_weights)} model_weights for {len(per_model)} models")
+    devices = {d.boxes.device for d in per_model}
+    if len(devices) > 1:
+        raise DataError(f"all models' detections must be on one device, got {sorted(map(str, devices))}")
+    for index, detections in enumerate(per_model):
+        labels = detections.labels
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= len(config.classes)):
+            raise DataError(
+                f"model {index} has labels outside 0..{len(config.classes) - 1}: "
+                f"{int(labels.min())}..{int(labels.max())}"
+            )
+
+
+def _union(per_model: Sequence[Detections], threshold: float) -> Detections:
+    """All models' boxes with score >= threshold, model by model."""
+    merged = Detections(
+        boxes=torch.cat([d.boxes for d in per_model]),
+        scores=torch.cat([d.scores for d in per_model]),
+        labels=torch.cat([d.labels for d in per_model]),
+    )
+    return merged.filter(merged.scores >= threshold)
+
+
+class Fuser:
+    """Fuses the detections of M models (ordered best first) into one Detections per image."""
+
+    def __init__(self, config: FusionConfig | None = None) -> None:
+        self.config = config or FusionConfig()
+
+    def fuse(self, per_model: Sequence[Detections]) -> Detections:
+        """One image: per_model[m] are model m's detections; returns the fused detections."""
+        config = self.config
+        _check_inputs(per_model, config)
+        with torch.inference_mode():
+            fused = self._fuse_mode(per_model)
+            if config.post_filter and len(fused) > 1:
+                fused = remove_outer_boxes(fused, config.containment)
+        return fused
+
+    def fuse_batch(self, per_model: Sequence[Sequence[Detections]]) -> list[Detections]:
+        """A batch: per_model[m][b] are model m's detections of image b; returns one Detections per image."""
+        images = {len(batch) for batch in per_model}
+        if len(images) != 1:
+            raise DataError(
+                f"every model must give one Detections per image, got batch sizes {sorted(images)}"
+            )
+        return [self.fuse([batch[b] for batch in per_model]) for b in range(images.pop())]
+
+    def _fuse_mode(self, per_model: Sequence[Detections]) -> Detections:
+        config = self.config
+        if config.mode == "stack_vote":
+            params = StackVoteParams(
+                vote_thresholds=config.vote_thresholds(len(per_model)),
+                per_model_threshold=config.per_model_threshold,
+                overlap_threshold=config.overlap_threshold,
+                confidence_weight=config.confidence_weight,
+                iou_weight=config.iou_weight,
+                root_weight=config.root_weight,
+                count_bonus=config.count_bonus,
+            )
+            return stack_vote(per_model, params)
+        if config.mode == "wbf":
+            return weighted_boxes_fusion(
+                per_model,
+                iou_threshold=config.resolved_iou_threshold(),
+                skip_threshold=config.per_model_threshold,
+                model_weights=config.model_weights,
+            )
+        union = _union(per_model, config.per_model_threshold)
+        if config.mode == "nms":
+            return union.filter(
+                nms(union.boxes, union.scores, config.resolved_iou_threshold(), categories=union.labels)
+            )
+        keep, decayed = soft_nms(
+            union.boxes,
+            union.scores,
+            sigma=config.soft_nms_sigma,
+            iou_threshold=config.resolved_iou_threshold(),
+            method=config.soft_nms_method,
+            min_score=config.soft_nms_min_score,
+            categories=union.labels,
+        )
+        kept = union.filter(keep)
+        return Detections(boxes=kept.boxes, scores=decayed, labels=kept.labels)
+
+
+def fuse(per_model: Sequence[Detections], *, config: FusionConfig | None = None) -> Detections:
+    """Fuse one image's detections of M models (best first) with `config` (default: stack vote)."""
+    return Fuser(config).fuse(per_model)

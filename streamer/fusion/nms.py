@@ -1,0 +1,150 @@
+"""Class-aware non-maximum suppression and soft-NMS on tensors, without a Python loop over boxes.
+
+Both process boxes in descending score order, ties broken by ascending index (stable sort), and never let
+boxes of different categories interact.
+
+NMS is exact greedy NMS (a box is dropped when its IoU with a kept, higher-ranked box of its category is
+> iou_threshold). Sorted boxes are cut into blocks of `_BLOCK` (category-major, so a block only meets kept
+boxes of its own categories). Inside a block the greedy result is the unique fixed point of
+"keep[j] = no kept i < j suppresses j", reached by iterating from "all kept": after t iterations the first
+t levels of the suppression chain are settled, so it stops after (longest chain + 1) matrix-vector products.
+Cost: O(N * kept_same_category) IoU work for the cross-block part, O(_BLOCK^2 * depth) inside blocks.
+
+Soft-NMS (Bodla et al.) repeatedly takes the highest remaining score and decays the others by
+f(IoU with it). Several boxes are taken per round: the longest run at the top of the current ranking in
+which no box is decayed by an earlier one of the run is exactly what the one-at-a-time algorithm would take
+next, because scores only decrease. Rounds ≈ the largest number of mutually overlapping boxes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from streamer.fusion.box_ops import pairwise_iou
+
+_BLOCK = 1024
+
+SoftNmsMethod = Literal["gaussian", "linear"]
+
+
+def _categories_or_zeros(boxes: torch.Tensor, categories: torch.Tensor | None) -> torch.Tensor:
+    if categories is None:
+        return torch.zeros(boxes.shape[0], dtype=torch.int64, device=boxes.device)
+    return categories
+
+
+def _settle_block(suppresses: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+    """Greedy outcome inside one block.
+
+    suppresses: (B, B) bool, [i, j] true when i ranks before j and would suppress it; alive: (B,) bool,
+    boxes not already suppressed from outside the block. Returns keep (B,) bool.
+    """
+    weights = (suppresses & alive[:, None]).to(torch.float32)
+    keep = alive
+    while True:
+        hit = (keep.to(torch.float32)[None, :] @ weights)[0] > 0  # (1, B) @ (B, B) -> (1, B) -> (B,)
+        updated = alive & ~hit
+        if torch.equal(updated, keep):
+            return keep
+        keep = updated
+
+
+def nms(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    iou_threshold: float,
+    categories: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Greedy class-aware NMS.
+
+    boxes: (N, 4) x1 y1 x2 y2; scores: (N,); categories: optional (N,) int64, boxes only suppress boxes of
+    their own category. Returns indices (K,) int64 of the kept boxes, by descending score (ties: lower
+    index first).
+    """
+    device = boxes.device
+    if boxes.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.int64, device=device)
+    categories = _categories_or_zeros(boxes, categories)
+    by_score = torch.sort(scores, descending=True, stable=True).indices
+    order = by_score[torch.sort(categories[by_score], stable=True).indices]  # category-major, score desc
+    sorted_boxes = boxes[order]
+    sorted_categories = categories[order]
+    kept_chunks: list[torch.Tensor] = []
+    kept_boxes = sorted_boxes[:0]
+    kept_categories = sorted_categories[:0]
+    for start in range(0, order.shape[0], _BLOCK):
+        block_boxes = sorted_boxes[start : start + _BLOCK]
+        block_categories = sorted_categories[start : start + _BLOCK]
+        alive = torch.ones(block_boxes.shape[0], dtype=torch.bool, device=device)
+        if kept_boxes.shape[0] > 0:
+            first = int(torch.searchsorted(kept_categories, block_categories[:1]))
+            if first < kept_boxes.shape[0]:
+                outside = (pairwise_iou(block_boxes, kept_boxes[first:]) > iou_threshold) & (
+                    block_categories[:, None] == kept_categories[None, first:]
+                )
+                alive = ~outside.any(dim=1)
+        size = block_boxes.shape[0]
+        later = torch.ones(size, size, dtype=torch.bool, device=device).triu_(diagonal=1)
+        suppresses = (
+            (pairwise_iou(block_boxes, block_boxes) > iou_threshold)
+            & (block_categories[:, None] == block_categories[None, :])
+            & later
+        )
+        keep = _settle_block(suppresses, alive)
+        kept_chunks.append(start + torch.nonzero(keep).squeeze(1))  # (K, 1) -> (K,)
+        kept_boxes = torch.cat([kept_boxes, block_boxes[keep]])
+        kept_categories = torch.cat([kept_categories, block_categories[keep]])
+    kept = order[torch.cat(kept_chunks)]
+    return kept[torch.sort(scores[kept], descending=True, stable=True).indices]
+
+
+def soft_nms(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    *,
+    sigma: float = 0.5,
+    iou_threshold: float = 0.3,
+    method: SoftNmsMethod = "gaussian",
+    min_score: float = 0.001,
+    categories: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class-aware soft-NMS.
+
+    boxes: (N, 4); scores: (N,); decay of a box by a taken box of its category with overlap u:
+    gaussian exp(-u^2 / sigma), linear (1 - u) when u > iou_threshold else 1. Boxes whose decayed score is
+    below min_score are dropped.
+    Returns (indices (K,) int64 in the order they were taken, decayed scores (K,)).
+    """
+    device = boxes.device
+    if method not in ("gaussian", "linear"):
+        raise ValueError(f"unknown soft-NMS method {method!r}")
+    categories = _categories_or_zeros(boxes, categories)
+    iou = pairwise_iou(boxes, boxes)
+    if method == "gaussian":
+        decay = torch.exp(-(iou * iou) / sigma)
+    else:
+        decay = torch.where(iou > iou_threshold, 1.0 - iou, 1.0)
+    decay = torch.where(categories[:, None] == categories[None, :], decay, 1.0)
+    current = scores.clone()
+    remaining = torch.ones_like(scores, dtype=torch.bool)
+    taken: list[torch.Tensor] = []
+    taken_scores: list[torch.Tensor] = []
+    while True:
+        ranked = torch.where(remaining & (current >= min_score), current, -torch.inf)
+        order = torch.sort(ranked, descending=True, stable=True).indices
+        order = order[: int(torch.isfinite(ranked).sum())]
+        if order.shape[0] == 0:
+            break
+        affected = (decay[order][:, order] != 1.0).triu_(diagonal=1)  # [i, j]: earlier i decays later j
+        blocked = affected.any(dim=0)  # [j]: some earlier box of the run decays j; never true for j = 0
+        run = int(torch.argmax(blocked.to(torch.int8))) if bool(blocked.any()) else order.shape[0]
+        picked = order[:run]
+        taken.append(picked)
+        taken_scores.append(current[picked])
+        remaining[picked] = False
+        current = current * decay[picked].prod(dim=0)
+    if not taken:
+        return torch.zeros(0, dtype=torch.int64, device=device), scores[:0]
+    return torch.cat(taken), torch.cat(taken_scores)
