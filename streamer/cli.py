@@ -6,11 +6,16 @@ import sys
 
 import typer
 
+from streamer.backends.cli import build_command, calibrate_command
 from streamer.errors import StreamerError
 from streamer.evaluate.cli import app as eval_app
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Real-time endoscopy video stream processor.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Real-time endoscopy video stream processor."
+)
 app.add_typer(eval_app, name="eval")
+app.command("calibrate")(calibrate_command)
+app.command("build")(build_command)
 
 
 @app.callback()

@@ -54,21 +54,29 @@ class CacheKey:
 
 
 def device_identity(device: torch.device) -> tuple[str, str]:
-    """(device name, compute capability) of `device`; on CPU the capability is the ISA, e.g. "x86_64"."""
+    """(device name, compute capability) of `device`.
+
+    On CPU the capability is the architecture plus a short hash of the instruction-set flags, since
+    optimised CPU graphs may use instructions (e.g. AVX-512) that another CPU lacks.
+    """
     if device.type == "cuda":
         major, minor = torch.cuda.get_device_capability(device)
         return torch.cuda.get_device_name(device), f"{major}.{minor}"
-    return _cpu_model_name(), platform.machine()
+    name, flags = _cpu_info()
+    return name, f"{platform.machine()}-{hashlib.sha256(flags.encode()).hexdigest()[:8]}"
 
 
-def _cpu_model_name() -> str:
+def _cpu_info() -> tuple[str, str]:
+    """(model name, instruction-set flags) of this CPU, from /proc/cpuinfo where it exists."""
+    fields = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or "cpu"
+    name = fields.get("model name") or platform.processor() or "cpu"
+    return name, " ".join(sorted(fields.get("flags", "").split()))
 
 
 def _sha256_file(path: Path) -> str:

@@ -1,9 +1,9 @@
 """Accuracy guard for INT8 models: how far INT8 outputs drift from FP32 outputs on held-out frames.
 
-Detector: FP32 detections (score >= `truth_threshold`) are taken as ground truth and INT8 detections
-(score >= `candidate_threshold`, ranked by score) as predictions; the EAD2019-style score is
-0.6 * mAP@IoU0.5 + 0.4 * mean best IoU of the truth boxes, in points (FP32 against itself scores 100),
-and box agreement is the share of truth boxes that an INT8 box of the same class overlaps with IoU >= 0.5.
+Detector: both outputs are decoded the same way (score >= `score_threshold`, class-aware NMS); the FP32
+detections are taken as ground truth and scored against the INT8 detections with the EAD2019 scorer
+(0.6 mAP + 0.4 IoU, in points: FP32 against itself scores 100). Box agreement is the share of FP32 boxes
+that an INT8 box of the same class overlaps with IoU >= 0.5.
 Classifier: the share of frames whose good/bad label (p_bad >= 0.5) is the same.
 """
 
@@ -17,9 +17,13 @@ import numpy as np
 import torch
 
 from streamer.backends.base import Engine
+from streamer.evaluate.annotations import BoxSet
+from streamer.evaluate.detection_score import score_detections
+from streamer.fusion.box_ops import pairwise_iou
+from streamer.fusion.decode import DecodeConfig, decode_detections
+from streamer.types import Detections
 
 MATCH_IOU = 0.5
-MAP_WEIGHT, IOU_WEIGHT = 0.6, 0.4
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,7 @@ class GuardBounds:
 
     max_score_loss_points: float = 1.0
     max_label_disagreement: float = 0.01
-    truth_threshold: float = 0.3
-    candidate_threshold: float = 0.05
+    score_threshold: float = 0.3
     nms_iou: float = 0.5
     max_detections: int = 100
 
@@ -53,109 +56,62 @@ class GuardReport:
         return path
 
 
-def box_iou(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    """IoU matrix (N, M) of boxes (N, 4) and (M, 4), x1 y1 x2 y2 pixels."""
-    top_left = torch.maximum(first[:, None, :2], second[None, :, :2])
-    bottom_right = torch.minimum(first[:, None, 2:], second[None, :, 2:])
-    intersection = (bottom_right - top_left).clamp(min=0).prod(dim=2)
-    area_first = (first[:, 2:] - first[:, :2]).clamp(min=0).prod(dim=1)
-    area_second = (second[:, 2:] - second[:, :2]).clamp(min=0).prod(dim=1)
-    return intersection / (area_first[:, None] + area_second[None, :] - intersection).clamp(min=1e-9)
+def _decode_all(outputs: dict[str, torch.Tensor], bounds: GuardBounds) -> list[Detections]:
+    """Detections per image (network-input pixels) from raw detector outputs."""
+    batch = outputs["boxes"].shape[0]
+    config = DecodeConfig(
+        score_threshold=bounds.score_threshold,
+        iou_threshold=bounds.nms_iou,
+        max_detections=bounds.max_detections,
+    )
+    return decode_detections(outputs, [(1.0, 1.0, 0.0, 0.0)] * batch, config=config)
 
 
-def decode(
-    boxes: torch.Tensor, scores: torch.Tensor, threshold: float, nms_iou: float, max_detections: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One image's raw outputs -> (boxes (N, 4), scores (N,), labels (N,)) after per-class greedy NMS.
-
-    boxes: (A, 4) x1 y1 x2 y2 pixels; scores: (A, K) per-class probabilities.
-    """
-    anchor_index, labels = torch.nonzero(scores >= threshold, as_tuple=True)
-    kept_scores = scores[anchor_index, labels]
-    order = kept_scores.argsort(descending=True)[: max_detections * 10]
-    candidates, candidate_scores, candidate_labels = boxes[anchor_index[order]], kept_scores[order], labels[order]
-    keep: list[int] = []
-    suppressed = torch.zeros(len(order), dtype=torch.bool)
-    same_class = candidate_labels[:, None] == candidate_labels[None, :]
-    overlaps = (box_iou(candidates, candidates) > nms_iou) & same_class
-    for index in range(len(order)):
-        if suppressed[index]:
-            continue
-        keep.append(index)
-        if len(keep) == max_detections:
-            break
-        suppressed |= overlaps[index]
-    kept = torch.tensor(keep, dtype=torch.int64)
-    return candidates[kept], candidate_scores[kept], candidate_labels[kept]
+def _box_set(detections: Detections, classes: tuple[str, ...], *, with_scores: bool) -> BoxSet:
+    labels = tuple(classes[int(label)] for label in detections.labels)
+    boxes = detections.boxes.double().numpy()  # (N, 4)
+    return BoxSet(labels, boxes, detections.scores.double().numpy() if with_scores else None)
 
 
-def _average_precision(hits: np.ndarray, confidences: np.ndarray, truth_count: int) -> float:
-    """All-point interpolated AP from per-prediction hit flags and confidences."""
-    if truth_count == 0:
-        return 0.0 if len(hits) else 1.0
-    if len(hits) == 0:
-        return 0.0
-    order = np.argsort(-confidences, kind="stable")
-    true_positives = np.cumsum(hits[order])
-    recall = true_positives / truth_count
-    precision = true_positives / np.arange(1, len(hits) + 1)
-    envelope = np.maximum.accumulate(precision[::-1])[::-1]
-    recall_steps = np.diff(np.concatenate([[0.0], recall]))
-    return float(np.sum(recall_steps * envelope))
+def box_agreement(truth: list[Detections], predicted: list[Detections]) -> float:
+    """Share of truth boxes overlapped (IoU >= 0.5) by a predicted box of the same class; 1 with no truth."""
+    matched, total = 0, 0
+    for truth_image, predicted_image in zip(truth, predicted, strict=True):
+        ious = pairwise_iou(truth_image.boxes, predicted_image.boxes)  # (T, P)
+        same_class = truth_image.labels[:, None] == predicted_image.labels[None, :]
+        matched += int(((ious >= MATCH_IOU) & same_class).any(dim=1).sum())
+        total += len(truth_image)
+    return matched / total if total else 1.0
 
 
 def detection_agreement(
-    truth: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
-    predicted: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
-    class_count: int,
-    strong_score: float,
+    truth: list[Detections], predicted: list[Detections], classes: tuple[str, ...]
 ) -> dict[str, float]:
-    """EAD2019-style score (points), mAP, IoU and box agreement of `predicted` against `truth`.
+    """EAD2019 score (points) of `predicted` with `truth` as ground truth, its mAP and IoU, and box agreement.
 
-    Each list holds one (boxes (N, 4), scores (N,), labels (N,)) per image. The mAP covers the classes
-    with truth boxes or with predictions scoring >= `strong_score`; with none, the agreement is perfect.
+    With no truth box anywhere, the score is 100 when nothing is predicted either and 0 otherwise.
     """
-    hits: dict[int, list[float]] = {k: [] for k in range(class_count)}
-    confidences: dict[int, list[float]] = {k: [] for k in range(class_count)}
-    truth_counts = dict.fromkeys(range(class_count), 0)
-    best_ious: list[float] = []
-    for (truth_boxes, _, truth_labels), (boxes, scores, labels) in zip(truth, predicted, strict=True):
-        for label in range(class_count):
-            truth_k = truth_boxes[truth_labels == label]
-            mask = labels == label
-            boxes_k, scores_k = boxes[mask], scores[mask]
-            truth_counts[label] += len(truth_k)
-            ious = box_iou(boxes_k, truth_k)  # (P, T)
-            if len(truth_k):
-                best_ious.extend(ious.max(dim=0).values.tolist() if len(boxes_k) else [0.0] * len(truth_k))
-            matched = torch.zeros(len(truth_k), dtype=torch.bool)
-            for index in scores_k.argsort(descending=True).tolist():
-                candidates = ious[index].clone()
-                candidates[matched] = -1.0
-                hit = len(truth_k) > 0 and float(candidates.max()) >= MATCH_IOU
-                if hit:
-                    matched[int(candidates.argmax())] = True
-                hits[label].append(float(hit))
-                confidences[label].append(float(scores_k[index]))
-    strong = {k for k in range(class_count) if any(c >= strong_score for c in confidences[k])}
-    present = [k for k in range(class_count) if truth_counts[k] or k in strong]
-    if not present:  # no truth and no confident prediction: both models see nothing
-        return {"score_points": 100.0, "map": 1.0, "iou": 1.0, "box_agreement": 1.0, "truth_boxes": 0.0}
-    average_precisions = [
-        _average_precision(np.asarray(hits[k]), np.asarray(confidences[k]), truth_counts[k]) for k in present
-    ]
-    mean_ap = float(np.mean(average_precisions))
-    mean_iou = float(np.mean(best_ious)) if best_ious else 0.0
-    total_truth = sum(truth_counts.values())
-    agreement = (
-        float(np.mean([iou >= MATCH_IOU for iou in best_ious])) if total_truth else 0.0
-    )
+    truth_boxes = sum(len(d) for d in truth)
+    agreement = box_agreement(truth, predicted)
+    if truth_boxes == 0:
+        nothing_predicted = all(len(d) == 0 for d in predicted)
+        value = 1.0 if nothing_predicted else 0.0
+        return {
+            "score_points": 100.0 * value,
+            "map": value,
+            "iou": value,
+            "box_agreement": agreement,
+            "truth_boxes": 0.0,
+        }
+    ground_truth = {str(i): _box_set(d, classes, with_scores=False) for i, d in enumerate(truth)}
+    predictions = {str(i): _box_set(d, classes, with_scores=True) for i, d in enumerate(predicted)}
+    result = score_detections(ground_truth, predictions, metric="ead2019")
     return {
-        "score_points": 100.0 * (MAP_WEIGHT * mean_ap + IOU_WEIGHT * (mean_iou if total_truth else 1.0)),
-        "map": mean_ap,
-        "iou": mean_iou,
+        "score_points": 100.0 * result.score,
+        "map": result.mean_ap,
+        "iou": result.mean_iou,
         "box_agreement": agreement,
-        "truth_boxes": float(total_truth),
+        "truth_boxes": float(truth_boxes),
     }
 
 
@@ -183,15 +139,9 @@ def check_int8(
         passed = disagreement <= bounds.max_label_disagreement
         reason = f"labels changed on {disagreement:.1%} of frames (bound {bounds.max_label_disagreement:.1%})"
     else:
-        truth = [
-            decode(b, s, bounds.truth_threshold, bounds.nms_iou, bounds.max_detections)
-            for b, s in zip(reference["boxes"], reference["scores"], strict=True)
-        ]
-        predicted = [
-            decode(b, s, bounds.candidate_threshold, bounds.nms_iou, bounds.max_detections)
-            for b, s in zip(candidate["boxes"], candidate["scores"], strict=True)
-        ]
-        metrics = detection_agreement(truth, predicted, len(spec.classes), bounds.truth_threshold)
+        truth = _decode_all(reference, bounds)
+        predicted = _decode_all(candidate, bounds)
+        metrics = detection_agreement(truth, predicted, spec.classes)
         loss = 100.0 - metrics["score_points"]
         metrics["score_loss_points"] = loss
         passed = loss <= bounds.max_score_loss_points

@@ -12,7 +12,14 @@ import torch
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
 from streamer.backends.base import EngineSpec
-from streamer.backends.spec import IDENTITY_FIELDS, INPUT_NAME, check_batch, output_names, require_same_model, spec_from_json
+from streamer.backends.spec import (
+    IDENTITY_FIELDS,
+    INPUT_NAME,
+    check_batch,
+    output_names,
+    require_same_model,
+    spec_from_json,
+)
 from streamer.errors import ConfigError, ModelError
 
 SPEC_METADATA_KEY = "streamer.spec"

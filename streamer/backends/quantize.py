@@ -38,7 +38,11 @@ def load_frames(folder: Path, spec: EngineSpec) -> np.ndarray:
 
     Returns (N, 3, H, W) float32: RGB scaled to [0, 1], minus spec.mean, divided by spec.std.
     """
-    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    paths = (
+        sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if folder.is_dir()
+        else []
+    )
     if not paths:
         raise DataError(f"no calibration images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
     height, width = spec.input_size
@@ -83,7 +87,7 @@ def quantize_int8(
 ) -> Path:
     """Write the QDQ INT8 model of `fp32_onnx` to `out_path`, calibrated on `calibration` (N, 3, H, W).
 
-    `calibration` must not be empty. The spec (precision "int8") is stored in the model's metadata. Returns `out_path`.
+    The spec (precision "int8") is stored in the model's metadata. Returns `out_path`.
     """
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="quantize-") as scratch:

@@ -126,7 +126,9 @@ class TensorRTEngine:
             self._runtime = self._trt.Runtime(self._logger)
             self._engine = self._runtime.deserialize_cuda_engine(plan)
             if self._engine is None:
-                raise ModelError(f"TensorRT cannot deserialize the engine of {spec.name!r} (corrupt or foreign)")
+                raise ModelError(
+                    f"TensorRT cannot deserialize the engine of {spec.name!r} (corrupt or foreign)"
+                )
             self._context = self._engine.create_execution_context()
         self._check_io()
 
