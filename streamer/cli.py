@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from streamer.backends.cli import build_command, calibrate_command
 from streamer.errors import StreamerError
 from streamer.evaluate.cli import app as eval_app
 from streamer.synthetic.cli import app as synth_app
@@ -21,6 +22,8 @@ app = typer.Typer(
 )
 app.add_typer(eval_app, name="eval")
 app.add_typer(synth_app, name="synth")
+app.command("calibrate")(calibrate_command)
+app.command("build")(build_command)
 
 INTERRUPTED_EXIT_CODE = 130
 

@@ -51,3 +51,9 @@ class Engine(Protocol):
     def close(self) -> None:
         """Release the engine's resources."""
         ...
+
+    def __enter__(self) -> Engine:
+        """Engines are context managers: `with load_engine(...) as engine:` closes them on exit."""
+        ...
+
+    def __exit__(self, *exc_info: object) -> None: ...

@@ -1,0 +1,68 @@
+"""Calibrate a model to INT8 and install the QDQ model only when the accuracy guard accepts it."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from streamer.backends.cache import EngineCache
+from streamer.backends.factory import ModelSource, fp32_onnx
+from streamer.backends.int8_guard import GuardBounds, GuardReport, check_int8
+from streamer.backends.onnxruntime_engine import OnnxRuntimeEngine
+from streamer.backends.quantize import load_frames, quantize_int8
+from streamer.backends.spec import with_precision
+from streamer.models.store import sha256_of
+from streamer.paths import CALIBRATION_DIR
+
+DEFAULT_CALIBRATION_FRAMES = CALIBRATION_DIR / "laparoscopy" / "calibrate"
+DEFAULT_HOLDOUT_FRAMES = CALIBRATION_DIR / "laparoscopy" / "holdout"
+REPORT_NAME = "int8-report.json"
+
+
+def calibrate_model(
+    model: str | Path,
+    *,
+    frames_dir: Path = DEFAULT_CALIBRATION_FRAMES,
+    holdout_dir: Path = DEFAULT_HOLDOUT_FRAMES,
+    bounds: GuardBounds | None = None,
+    report_path: Path | None = None,
+    cache_dir: Path | None = None,
+) -> GuardReport:
+    """Quantise `model` on the images in `frames_dir`, compare INT8 with FP32 on `holdout_dir`.
+
+    When the guard accepts, the QDQ model is installed as `model.int8.onnx` in the model's folder (where
+    `load_engine(..., precision="int8")` finds it); when it refuses, nothing is installed and an older
+    INT8 model is left as it was. The JSON report is written either way (default: `int8-report.json`
+    in the model folder) and returned.
+    """
+    source = ModelSource.open(model, max_batch=8)
+    cache = EngineCache(cache_dir) if cache_dir is not None else EngineCache()
+    reference_onnx = fp32_onnx(source, cache)
+    calibration = load_frames(frames_dir, source.spec)
+    holdout = load_frames(holdout_dir, source.spec)
+    staging = cache.staging_folder()
+    try:
+        candidate = quantize_int8(reference_onnx, source.spec, calibration, staging / "model.int8.onnx")
+        int8_spec = with_precision(source.spec, "int8", source.spec.max_batch)
+        with (
+            OnnxRuntimeEngine(reference_onnx, source.spec) as reference,
+            OnnxRuntimeEngine(candidate, int8_spec) as quantised,
+        ):
+            report = check_int8(reference, quantised, holdout, bounds)
+        report = replace(
+            report,
+            files={
+                "fp32_onnx": str(reference_onnx),
+                "int8_onnx": str(source.int8_path) if report.passed else "",
+                "int8_sha256": sha256_of(candidate),
+                "calibration_frames": f"{frames_dir} ({calibration.shape[0]} images)",
+                "holdout_frames": f"{holdout_dir} ({holdout.shape[0]} images)",
+            },
+        )
+        if report.passed:
+            shutil.move(str(candidate), source.int8_path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report.write(report_path or source.folder / REPORT_NAME)
+    return report

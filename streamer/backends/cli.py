@@ -1,0 +1,73 @@
+"""`streamer calibrate` and `streamer build`: INT8 calibration and ahead-of-time engine builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from streamer.backends.calibrate import DEFAULT_CALIBRATION_FRAMES, DEFAULT_HOLDOUT_FRAMES, calibrate_model
+from streamer.backends.factory import load_engine
+from streamer.backends.int8_guard import GuardBounds
+from streamer.errors import ModelError
+
+ModelsArgument = Annotated[
+    list[Path], typer.Argument(help="Model folders (or manifest.json / .pt / .onnx files).")
+]
+
+
+def calibrate_command(
+    models: ModelsArgument,
+    frames: Annotated[Path, typer.Option(help="Calibration images.")] = DEFAULT_CALIBRATION_FRAMES,
+    holdout: Annotated[
+        Path, typer.Option(help="Held-out images for the accuracy guard.")
+    ] = DEFAULT_HOLDOUT_FRAMES,
+    max_score_loss: Annotated[
+        float, typer.Option(help="Detector: largest EAD2019 score loss, points.")
+    ] = 1.0,
+    max_label_disagreement: Annotated[
+        float, typer.Option(help="Classifier: largest share of frames whose label changes.")
+    ] = 0.01,
+    report: Annotated[
+        Path | None, typer.Option(help="Report path (default: int8-report.json in the model).")
+    ] = None,
+) -> None:
+    """Quantise models to INT8 (QDQ ONNX) and install them only if they stay close to FP32."""
+    bounds = GuardBounds(max_score_loss_points=max_score_loss, max_label_disagreement=max_label_disagreement)
+    refused = []
+    for model in models:
+        result = calibrate_model(
+            model,
+            frames_dir=frames,
+            holdout_dir=holdout,
+            bounds=bounds,
+            report_path=report if len(models) == 1 else None,
+        )
+        metrics = ", ".join(f"{name} {value:.4g}" for name, value in result.metrics.items())
+        typer.echo(f"{result.model}: {result.reason} [{metrics}]")
+        if not result.passed:
+            refused.append(result.model)
+    if refused:
+        raise ModelError(
+            f"INT8 model refused by the accuracy guard for {', '.join(refused)} (see the JSON reports)"
+        )
+
+
+def build_command(
+    models: ModelsArgument,
+    backend: Annotated[str, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = "auto",
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    precision: Annotated[list[str], typer.Option(help="Precisions to build (repeat the option).")] = ["fp32"],  # noqa: B006
+    max_batch: Annotated[int, typer.Option(help="Largest batch the engines accept.")] = 8,
+) -> None:
+    """Build engines ahead of time into engines/cache/, so a live session starts without a build."""
+    for model in models:
+        for value in precision:
+            with load_engine(
+                model, backend=backend, device=device, precision=value, max_batch=max_batch
+            ) as engine:  # type: ignore[arg-type]
+                typer.echo(
+                    f"{engine.spec.name}: {engine.backend} {engine.spec.precision} on {engine.device} "
+                    f"(batch 1..{engine.spec.max_batch}) ready"
+                )

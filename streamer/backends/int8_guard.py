@@ -1,0 +1,157 @@
+"""Accuracy guard for INT8 models: how far INT8 outputs drift from FP32 outputs on held-out frames.
+
+Detector: both outputs are decoded the same way (score >= `score_threshold`, class-aware NMS); the FP32
+detections are taken as ground truth and scored against the INT8 detections with the EAD2019 scorer
+(0.6 mAP + 0.4 IoU, in points: FP32 against itself scores 100). Box agreement is the share of FP32 boxes
+that an INT8 box of the same class overlaps with IoU >= 0.5.
+Classifier: the share of frames whose good/bad label (p_bad >= 0.5) is the same.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from streamer.backends.base import Engine
+from streamer.evaluate.annotations import BoxSet
+from streamer.evaluate.detection_score import score_detections
+from streamer.fusion.box_ops import pairwise_iou
+from streamer.fusion.decode import DecodeConfig, decode_detections
+from streamer.types import Detections
+
+MATCH_IOU = 0.5
+
+
+@dataclass(frozen=True)
+class GuardBounds:
+    """Largest accepted loss: detector score points lost, classifier share of labels changed."""
+
+    max_score_loss_points: float = 1.0
+    max_label_disagreement: float = 0.01
+    score_threshold: float = 0.3
+    nms_iou: float = 0.5
+    max_detections: int = 100
+
+
+@dataclass
+class GuardReport:
+    """Outcome of the guard; `metrics` depend on the task (see module docstring)."""
+
+    model: str
+    task: str
+    frames: int
+    passed: bool
+    reason: str
+    metrics: dict[str, float]
+    bounds: GuardBounds
+    files: dict[str, str] = field(default_factory=dict)
+
+    def write(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+
+def _decode_all(outputs: dict[str, torch.Tensor], bounds: GuardBounds) -> list[Detections]:
+    """Detections per image (network-input pixels) from raw detector outputs."""
+    batch = outputs["boxes"].shape[0]
+    config = DecodeConfig(
+        score_threshold=bounds.score_threshold,
+        iou_threshold=bounds.nms_iou,
+        max_detections=bounds.max_detections,
+    )
+    return decode_detections(outputs, [(1.0, 1.0, 0.0, 0.0)] * batch, config=config)
+
+
+def _box_set(detections: Detections, classes: tuple[str, ...], *, with_scores: bool) -> BoxSet:
+    labels = tuple(classes[int(label)] for label in detections.labels)
+    boxes = detections.boxes.double().numpy()  # (N, 4)
+    return BoxSet(labels, boxes, detections.scores.double().numpy() if with_scores else None)
+
+
+def box_agreement(truth: list[Detections], predicted: list[Detections]) -> float:
+    """Share of truth boxes overlapped (IoU >= 0.5) by a predicted box of the same class; 1 with no truth."""
+    matched, total = 0, 0
+    for truth_image, predicted_image in zip(truth, predicted, strict=True):
+        ious = pairwise_iou(truth_image.boxes, predicted_image.boxes)  # (T, P)
+        same_class = truth_image.labels[:, None] == predicted_image.labels[None, :]
+        matched += int(((ious >= MATCH_IOU) & same_class).any(dim=1).sum())
+        total += len(truth_image)
+    return matched / total if total else 1.0
+
+
+def detection_agreement(
+    truth: list[Detections], predicted: list[Detections], classes: tuple[str, ...]
+) -> dict[str, float]:
+    """EAD2019 score (points) of `predicted` with `truth` as ground truth, its mAP and IoU, and box agreement.
+
+    With no truth box anywhere, the score is 100 when nothing is predicted either and 0 otherwise.
+    """
+    truth_boxes = sum(len(d) for d in truth)
+    agreement = box_agreement(truth, predicted)
+    if truth_boxes == 0:
+        nothing_predicted = all(len(d) == 0 for d in predicted)
+        value = 1.0 if nothing_predicted else 0.0
+        return {
+            "score_points": 100.0 * value,
+            "map": value,
+            "iou": value,
+            "box_agreement": agreement,
+            "truth_boxes": 0.0,
+        }
+    ground_truth = {str(i): _box_set(d, classes, with_scores=False) for i, d in enumerate(truth)}
+    predictions = {str(i): _box_set(d, classes, with_scores=True) for i, d in enumerate(predicted)}
+    result = score_detections(ground_truth, predictions, metric="ead2019")
+    return {
+        "score_points": 100.0 * result.score,
+        "map": result.mean_ap,
+        "iou": result.mean_iou,
+        "box_agreement": agreement,
+        "truth_boxes": float(truth_boxes),
+    }
+
+
+def _run(engine: Engine, frames: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Outputs of `engine` over (N, 3, H, W) `frames`, in batches of its max_batch, concatenated on CPU."""
+    chunks = [engine.infer(batch) for batch in frames.split(engine.spec.max_batch)]
+    return {name: torch.cat([chunk[name].cpu() for chunk in chunks]) for name in chunks[0]}
+
+
+def check_int8(
+    fp32_engine: Engine, int8_engine: Engine, frames: np.ndarray, bounds: GuardBounds | None = None
+) -> GuardReport:
+    """Compare `int8_engine` with `fp32_engine` on held-out `frames` (N, 3, H, W) float32 normalised."""
+    bounds = bounds or GuardBounds()
+    spec = fp32_engine.spec
+    batch = torch.from_numpy(frames)
+    reference, candidate = _run(fp32_engine, batch), _run(int8_engine, batch)
+    if spec.task == "classifier":
+        labels_fp32, labels_int8 = reference["p_bad"] >= 0.5, candidate["p_bad"] >= 0.5
+        disagreement = float((labels_fp32 != labels_int8).float().mean())
+        metrics = {
+            "label_agreement": 1.0 - disagreement,
+            "max_abs_p_bad_difference": float((reference["p_bad"] - candidate["p_bad"]).abs().max()),
+        }
+        passed = disagreement <= bounds.max_label_disagreement
+        reason = f"labels changed on {disagreement:.1%} of frames (bound {bounds.max_label_disagreement:.1%})"
+    else:
+        truth = _decode_all(reference, bounds)
+        predicted = _decode_all(candidate, bounds)
+        metrics = detection_agreement(truth, predicted, spec.classes)
+        loss = 100.0 - metrics["score_points"]
+        metrics["score_loss_points"] = loss
+        passed = loss <= bounds.max_score_loss_points
+        reason = f"EAD2019-style score loss {loss:.2f} points (bound {bounds.max_score_loss_points:.2f})"
+    return GuardReport(
+        model=spec.name,
+        task=spec.task,
+        frames=int(frames.shape[0]),
+        passed=passed,
+        reason=("accepted: " if passed else "refused: ") + reason,
+        metrics=metrics,
+        bounds=bounds,
+    )

@@ -1,0 +1,1 @@
+"""Detection and quality-classification models in plain torch, and the model store."""

@@ -1,0 +1,49 @@
+"""Single-image prediction with a stored model (torch, CPU): the reference used by `streamer classify`,
+model cards and training checks. The streaming pipeline runs engines instead.
+
+Images are H×W×3 uint8 RGB; the whole image is stretched to the model's input size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from streamer.models.postprocess import select_detections
+from streamer.models.preprocess import to_network_input
+from streamer.models.store import ModelManifest
+
+
+def quality_p_bad(model: nn.Module, manifest: ModelManifest, images: list[np.ndarray]) -> np.ndarray:
+    """(N,) float probability that each image is bad."""
+    batch = torch.stack(
+        [to_network_input(i, manifest.input_size, manifest.mean, manifest.std) for i in images]
+    )
+    with torch.no_grad():
+        return model(batch)["p_bad"].numpy()
+
+
+def detect(
+    model: nn.Module, manifest: ModelManifest, image: np.ndarray, *, score_threshold: float = 0.05
+) -> list[dict[str, object]]:
+    """Records {box: [x1, y1, x2, y2] image pixels, score, label: class name} after class-wise NMS."""
+    height, width = image.shape[:2]
+    batch = to_network_input(image, manifest.input_size, manifest.mean, manifest.std).unsqueeze(0)
+    with torch.no_grad():
+        outputs = model(batch)
+    boxes, scores, labels = select_detections(
+        outputs["boxes"][0], outputs["scores"][0], score_threshold=score_threshold
+    )
+    input_h, input_w = manifest.input_size
+    boxes = boxes * torch.tensor([width / input_w, height / input_h] * 2)
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clamp(0, width)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clamp(0, height)
+    return [
+        {
+            "box": [round(float(v), 2) for v in box],
+            "score": round(float(score), 4),
+            "label": manifest.classes[label],
+        }
+        for box, score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist(), strict=True)
+    ]

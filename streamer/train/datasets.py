@@ -1,0 +1,154 @@
+"""EAD2019-format detection data: folders of images with YOLO label files, split by sequence, as tensors.
+
+A folder holds either images/*.jpg|png with labels/*.txt, or images and .txt files side by side.
+Label lines are `class cx cy w h`, all but class relative to the image size. Images whose names look like
+`seqNNN_MMMM` belong to sequence `seqNNN`; any other image is its own sequence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from streamer.errors import DataError
+from streamer.models.preprocess import to_network_input
+from streamer.train.augment import AugmentConfig, augment
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+SEQUENCE_PATTERN = re.compile(r"^(.+?)_\d+$")
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    """One image file, its YOLO label file (or None for an image without boxes) and its sequence name."""
+
+    image_path: Path
+    label_path: Path | None
+    sequence: str
+
+
+def read_image(path: Path) -> np.ndarray:
+    """H×W×3 uint8 RGB image from a file; DataError when it cannot be decoded."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise DataError(f"{path}: cannot read image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_yolo_labels(
+    path: Path | None, width: int, height: int, num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(boxes (N, 4) float32 x1 y1 x2 y2 pixels, labels (N,) int64) from a YOLO `class cx cy w h` file."""
+    rows: list[list[float]] = []
+    if path is not None:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                values = [float(v) for v in fields]
+            except ValueError:
+                raise DataError(f"{path}:{number}: expected `class cx cy w h`, got {line!r}") from None
+            if len(values) != 5 or not values[0].is_integer() or not 0 <= values[0] < num_classes:
+                raise DataError(f"{path}:{number}: expected `class cx cy w h` with class < {num_classes}")
+            rows.append(values)
+    table = np.array(rows, dtype=np.float32).reshape(-1, 5)  # (N*5,) -> (N, 5)
+    cx, cy = table[:, 1] * width, table[:, 2] * height
+    half_w, half_h = table[:, 3] * width / 2, table[:, 4] * height / 2
+    boxes = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+    return boxes.astype(np.float32), table[:, 0].astype(np.int64)
+
+
+def scan_folder(folder: str | Path) -> list[LabelledImage]:
+    """Every image of an EAD2019-format folder with its label file, sorted by name."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"dataset folder not found: {root}")
+    image_dir = root / "images" if (root / "images").is_dir() else root
+    label_dir = root / "labels" if (root / "labels").is_dir() else image_dir
+    items = []
+    for image_path in sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        label_path = label_dir / f"{image_path.stem}.txt"
+        match = SEQUENCE_PATTERN.match(image_path.stem)
+        sequence = match.group(1) if match else image_path.stem
+        items.append(LabelledImage(image_path, label_path if label_path.is_file() else None, sequence))
+    if not items:
+        raise DataError(f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
+    return items
+
+
+def split_by_sequence(
+    items: Sequence[LabelledImage], validation_fraction: float, seed: int
+) -> tuple[list[LabelledImage], list[LabelledImage]]:
+    """(train, validation): whole sequences go to one side; about `validation_fraction` of the sequences."""
+    sequences = sorted({item.sequence for item in items})
+    rng = np.random.default_rng(seed)
+    rng.shuffle(sequences)
+    count = round(len(sequences) * validation_fraction)
+    if validation_fraction > 0 and len(sequences) > 1:
+        count = min(max(count, 1), len(sequences) - 1)
+    held_out = set(sequences[:count])
+    train = [item for item in items if item.sequence not in held_out]
+    validation = [item for item in items if item.sequence in held_out]
+    return train, validation
+
+
+class DetectionDataset(Dataset):
+    """Items of EAD2019-format folders as (image (3, H, W) normalised, boxes (N, 4) x1 y1 x2 y2 input px,
+    labels (N,) int64), resized to `input_size` and augmented when `augment_config` is given."""
+
+    def __init__(
+        self,
+        items: Sequence[LabelledImage],
+        *,
+        input_size: Sequence[int],
+        num_classes: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        augment_config: AugmentConfig | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.items = list(items)
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.num_classes = num_classes
+        self.mean, self.std = mean, std
+        self.augment_config = augment_config
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(image H'×W'×3 uint8 at input size, boxes (N, 4) input px, labels (N,)) without augmentation."""
+        item = self.items[index]
+        image = read_image(item.image_path)
+        height, width = image.shape[:2]
+        boxes, labels = read_yolo_labels(item.label_path, width, height, self.num_classes)
+        target_h, target_w = self.input_size
+        image = cv2.resize(image, (target_w, target_h), interpolation=cv2.INTER_AREA)
+        boxes = boxes * np.array([target_w / width, target_h / height] * 2, dtype=np.float32)
+        return image, boxes, labels
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        image, boxes, labels = self.load(index)
+        if self.augment_config is not None:
+            image, boxes, labels = augment(image, boxes, labels, self.rng, self.augment_config)
+        tensor = to_network_input(image, self.input_size, self.mean, self.std)
+        return tensor, torch.from_numpy(boxes), torch.from_numpy(labels)
+
+
+def collate_detections(
+    batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """Stack images to (B, 3, H, W); boxes and labels stay per-image lists."""
+    images, boxes, labels = zip(*batch, strict=True)
+    return torch.stack(images), list(boxes), list(labels)
