@@ -127,7 +127,8 @@ class VideoSink:
         pts in `time_base` units keeps the source timestamps; None numbers frames at the sink's fps.
         """
         if self._error is not None:
-            raise self._error
+            reason = getattr(self._error, "strerror", None) or self._error
+            raise SinkError(f"cannot write {self.path}: {reason}") from self._error
         self._queue.put((image, pts, time_base))
 
     @property
@@ -141,9 +142,13 @@ class VideoSink:
         self._closed = True
         self._queue.put(None)
         self._thread.join()
-        self._encoder.close()
+        try:
+            self._encoder.close()
+        except (av.error.FFmpegError, OSError) as error:
+            self._error = self._error or error
         if self._error is not None:
-            raise SinkError(f"writing {self.path} failed: {self._error}") from self._error
+            reason = getattr(self._error, "strerror", None) or self._error
+            raise SinkError(f"cannot write {self.path}: {reason}") from self._error
 
     def __enter__(self) -> VideoSink:
         return self

@@ -1,0 +1,105 @@
+"""Profiles load and validate; CLI overrides apply; the data records reject malformed values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from streamer.config import BadFramePolicy, available_profiles, load_profile, with_overrides
+from streamer.errors import ConfigError
+from streamer.types import Detections, Frame, FrameResult, QualityLabel, Verdict
+
+
+def test_every_bundled_profile_loads() -> None:
+    names = available_profiles()
+    assert {"lite", "noop"} <= set(names)
+    for name in names:
+        assert load_profile(name).profile == name
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[detector]\nmodelz = ['x']\n", "unknown key"),
+        ("[nonsense]\na = 1\n", "unknown section"),
+        ("[output]\nbad_frames = 'hide'\n", "invalid value"),
+        ("batch = 0\n", "--batch"),
+        ("[detector\n", "invalid profile"),
+    ],
+)
+def test_bad_profiles_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "custom.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_profile(str(path))
+
+
+def test_overrides_replace_only_what_is_given() -> None:
+    base = load_profile("lite")
+    config = with_overrides(base, batch=2, bad_frames="drop", detectors=("a", "b"), max_frames=5)
+    assert config.batch == 2
+    assert config.output.bad_frames is BadFramePolicy.DROP
+    assert config.detector.models == ("a", "b")
+    assert config.capture.max_frames == 5
+    assert config.quality == base.quality
+
+
+@pytest.mark.parametrize(
+    "changes", [{"bad_frames": "hide"}, {"capture": "gstreamer"}, {"max_frames": 0}, {"outputs": ("gif",)}]
+)
+def test_invalid_overrides_are_refused(changes: dict) -> None:
+    with pytest.raises(ConfigError):
+        with_overrides(load_profile("lite"), **changes)
+
+
+@pytest.mark.parametrize(
+    ("boxes", "scores", "labels", "message"),
+    [
+        (torch.zeros(2, 3), torch.zeros(2), torch.zeros(2, dtype=torch.int64), "boxes must be"),
+        (torch.zeros(2, 4), torch.zeros(3), torch.zeros(2, dtype=torch.int64), "scores must be"),
+        (torch.zeros(2, 4), torch.zeros(2), torch.zeros(2), "int64"),
+    ],
+)
+def test_detections_validate_shapes(boxes, scores, labels, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Detections(boxes=boxes, scores=scores, labels=labels)
+
+
+def test_detections_filter_and_records() -> None:
+    detections = Detections(
+        boxes=torch.tensor([[0.0, 0, 10, 10], [5, 5, 20, 20]]),
+        scores=torch.tensor([0.9, 0.2]),
+        labels=torch.tensor([0, 6]),
+    )
+    kept = detections.filter(detections.scores > 0.5)
+    assert len(kept) == 1 and len(detections) == 2
+    assert kept.to_records() == [{"box": [0.0, 0.0, 10.0, 10.0], "score": 0.9, "label": "specularity"}]
+
+
+def test_frame_rejects_non_rgb_images() -> None:
+    with pytest.raises(ValueError, match="H×W×3 uint8"):
+        Frame(index=0, pts=0, time_base=0.04, captured_ns=0, source="s", image=np.zeros((4, 4), np.uint8))
+
+
+def test_verdict_probability_range() -> None:
+    with pytest.raises(ValueError):
+        Verdict(QualityLabel.BAD, 1.5)
+
+
+def test_latency_per_stage_and_end_to_end() -> None:
+    frame = Frame(
+        index=0,
+        pts=0,
+        time_base=0.04,
+        captured_ns=1_000_000,
+        source="s",
+        image=np.zeros((2, 2, 3), np.uint8),
+        decode_ns=3_000_000,
+    )
+    result = FrameResult(
+        frame=frame, stamps_ns={"queue": 2_000_000, "quality": 5_000_000, "sink": 11_000_000}
+    )
+    assert result.latency_ms() == {"decode": 3.0, "queue": 1.0, "quality": 3.0, "sink": 6.0, "e2e": 10.0}

@@ -1,0 +1,80 @@
+"""The H.264 sink keeps frames and timestamps; the overlay draws where it should and leaves the input alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from streamer.errors import SinkError
+from streamer.overlay import BAD_COLOUR, Overlay, StatusLine
+from streamer.sinks.jsonl import JsonlSink
+from streamer.sinks.video import VideoSink
+from streamer.types import Detections, QualityLabel, Verdict
+
+
+def test_video_sink_keeps_source_timestamps(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    with VideoSink(path, fps=25) as sink:
+        for index in range(12):
+            sink.write(np.full((48, 64, 3), index * 20, np.uint8), pts=index * 512, time_base=1 / 12800)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        assert float(stream.average_rate) == pytest.approx(25)
+    assert len(frames) == 12
+    seconds = [float(f.pts * f.time_base) for f in frames]
+    np.testing.assert_allclose(seconds, np.arange(12) * 0.04, atol=1e-3)
+
+
+def test_video_sink_numbers_frames_without_pts_and_resizes_odd_sizes(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    with VideoSink(path, fps=10) as sink:
+        sink.write(np.zeros((31, 41, 3), np.uint8))
+        sink.write(np.zeros((60, 80, 3), np.uint8))
+    with av.open(str(path)) as container:
+        frames = list(container.decode(video=0))
+    assert [(f.width, f.height) for f in frames] == [(40, 30), (40, 30)]
+    assert [float(f.pts * f.time_base) for f in frames] == pytest.approx([0.0, 0.1])
+
+
+def test_video_sink_reports_an_unwritable_path(tmp_path: Path) -> None:
+    sink = VideoSink(tmp_path / "missing" / "out.mp4", fps=25)
+    sink.write(np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(SinkError, match="cannot write"):
+        sink.close()
+
+
+def test_jsonl_sink_writes_one_flushed_line_per_record(tmp_path: Path) -> None:
+    path = tmp_path / "frames.jsonl"
+    with JsonlSink(path) as sink:
+        sink.write({"index": 0})
+        assert path.read_text() == '{"index":0}\n'  # readable before close: nothing is lost on a crash
+        sink.write({"index": 1})
+    assert path.read_text().splitlines() == ['{"index":0}', '{"index":1}']
+
+
+def test_overlay_draws_boxes_badge_and_status_on_a_copy() -> None:
+    image = np.full((360, 640, 3), 90, np.uint8)
+    detections = Detections(
+        boxes=torch.tensor([[300.0, 150.0, 400.0, 250.0]]),
+        scores=torch.tensor([0.9]),
+        labels=torch.tensor([3]),
+    )
+    bad = Verdict(QualityLabel.BAD, 0.95, ("blurry",))
+    annotated = Overlay().annotate(image, bad, detections, StatusLine(fps=24.8, latency_ms=41.0))
+    assert np.all(image == 90)
+    assert annotated.shape == image.shape
+    assert (annotated[200, 300] != 90).any()  # left edge of the box
+    assert (annotated[200, 350] == 90).all()  # inside the box stays untouched
+    assert tuple(annotated[180, 0]) == BAD_COLOUR  # red frame around a bad frame
+    assert (annotated[345:355, 10:200] != 90).any()  # status line
+
+
+def test_good_frames_get_no_red_frame() -> None:
+    image = np.full((200, 300, 3), 90, np.uint8)
+    annotated = Overlay().annotate(image, Verdict(QualityLabel.GOOD, 0.1), None)
+    assert tuple(annotated[100, 0]) == (90, 90, 90)
