@@ -90,9 +90,11 @@ class OutputWorker(threading.Thread):
         ledger: Ledger,
         config: OutputConfig,
         *,
+        header: dict[str, Any] | None = None,
         on_result: Callable[[FrameResult], None] | None = None,
     ) -> None:
         super().__init__(name="output", daemon=True)
+        self._header = header
         self._results = results
         self._sinks = sinks
         self._ledger = ledger
@@ -112,6 +114,8 @@ class OutputWorker(threading.Thread):
 
     def run(self) -> None:
         try:
+            if self._header is not None and self._sinks.jsonl is not None:
+                self._sinks.jsonl.write(self._header)
             while True:
                 batch = self._results.get_batch(16)
                 if batch is None:
@@ -180,6 +184,10 @@ class OutputWorker(threading.Thread):
         self.last_done_ns = done_ns
         self._recent_done.append(done_ns)
         self._recent_e2e.append(latency_ms.get("e2e", 0.0))
+
+    def paths(self) -> dict[str, str]:
+        """Files written by the sinks, by output name."""
+        return self._sinks.paths()
 
     @property
     def window_closed(self) -> bool:

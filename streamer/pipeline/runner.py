@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -47,7 +47,6 @@ class RunOutcome:
 
     summary: dict[str, Any]
     error: StreamerError | None = None
-    results_seen: list[int] = field(default_factory=list)
 
 
 @contextmanager
@@ -156,7 +155,13 @@ class Pipeline:
             batch=config.batch,
             fill_deadline_s=0.0 if live else config.batch_deadline_ms / 1000,
         )
-        output = OutputWorker(results, sinks, ledger, config.output, on_result=on_result)
+        header = {
+            "event": "run_started",
+            "source": info.id,
+            "profile": config.profile,
+            "models": self._models(classifier, detectors),
+        }
+        output = OutputWorker(results, sinks, ledger, config.output, header=header, on_result=on_result)
         started = time.monotonic_ns()
         if on_start is not None:
             on_start(source)
@@ -178,6 +183,14 @@ class Pipeline:
         summary = self._summary(info, capture, output, ledger, classifier, detectors, started, live)
         (config.output.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return RunOutcome(summary=summary, error=capture.error)
+
+    def _models(self, classifier: Engine | None, detectors: list[Engine]) -> dict[str, Any]:
+        """Which engines ran: name, backend, device, precision, source hash; and the fusion mode."""
+        return {
+            "quality": None if classifier is None else describe_engine(classifier),
+            "detectors": [describe_engine(engine) for engine in detectors],
+            "fusion": self.config.fusion.mode if len(detectors) > 1 else None,
+        }
 
     def _summary(
         self,
@@ -218,23 +231,16 @@ class Pipeline:
             "fps": round(output.processed / busy_s, 2) if busy_s > 0 else 0.0,
             "wall_s": round(wall_s, 3),
             "latency_ms": output.latencies.summary(),
-            "models": {
-                "quality": None if classifier is None else describe_engine(classifier),
-                "detectors": [describe_engine(engine) for engine in detectors],
-                "fusion": self.config.fusion.mode if len(detectors) > 1 else None,
-            },
-            "backend": sorted({str(d["backend"]) for d in map(describe_engine, [*detectors])}),
+            "models": self._models(classifier, detectors),
+            "backend": sorted(
+                {str(describe_engine(e)["backend"]) for e in (classifier, *detectors) if e is not None}
+            ),
             "device": self.config.device,
             "batch": self.config.batch,
-            "outputs": output_paths(self.config, output),
+            "outputs": {**output.paths(), "summary": str(self.config.output.out_dir / "summary.json")},
             "machine": {
                 "platform": platform.platform(),
                 "python": sys.version.split()[0],
                 "torch": torch.__version__,
             },
         }
-
-
-def output_paths(config: RunConfig, output: OutputWorker) -> dict[str, str]:
-    """Paths of the files written by the run, summary.json included."""
-    return {**output._sinks.paths(), "summary": str(config.output.out_dir / "summary.json")}
