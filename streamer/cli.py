@@ -165,6 +165,50 @@ def _detections_by_class(jsonl: Path) -> dict[str, int]:
 
 
 @app.command()
+def bench(
+    source: Annotated[
+        str | None, typer.Argument(help="Source to measure (default: the bundled real clip).")
+    ] = None,
+    profile: Annotated[str, typer.Option(help="Profile name or TOML file.")] = "lite",
+    backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
+    batch: Annotated[int | None, typer.Option(help="Most frames per inference batch.")] = None,
+    frames: Annotated[int, typer.Option(help="Frames measured after the warm-up.")] = 200,
+    warmup: Annotated[int, typer.Option(help="Frames run first and left out of the figures.")] = 25,
+    mode: Annotated[
+        str,
+        typer.Option(help="live: paced at the source rate, drop-oldest queue; file: as fast as possible."),
+    ] = "live",
+    naive: Annotated[bool, typer.Option(help="Also time a single-thread loop with the same models.")] = True,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
+    plots: Annotated[
+        Path | None, typer.Option(help="Write latency timeline and histogram PNGs here.")
+    ] = None,
+) -> None:
+    """Measure latency per stage and end to end (p50/p95/p99/max), throughput and drops of the real
+    pipeline, against the papers' 0.17-0.31 s per image and the source frame interval."""
+    from streamer.bench.report import format_report
+    from streamer.bench.run_bench import run_bench
+    from streamer.config import load_profile, with_overrides
+    from streamer.paths import DEMO_CLIP
+
+    config = with_overrides(load_profile(profile), backend=backend, device=device, batch=batch)
+    report = run_bench(
+        source or str(DEMO_CLIP),
+        config,
+        frames=frames,
+        warmup=warmup,
+        mode=mode,
+        plots=plots,
+        naive=naive,  # type: ignore[arg-type]
+    )
+    print(format_report(report))
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+@app.command()
 def devices() -> None:
     """List V4L2 capture devices with their pixel formats and frame sizes."""
     from streamer.capture.devices import list_devices

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from streamer.capture.frame_queue import FrameQueue
 from streamer.pipeline.detector_stage import DetectorStage
@@ -16,7 +17,8 @@ class InferenceWorker(threading.Thread):
     """Consumer of frames, producer of FrameResults (in frame order).
 
     batch: most frames taken at once; fill_deadline_s: how long to wait for a batch to fill (0 for live
-    sources, so a frame is never held back waiting for others). An exception is kept in `error`.
+    sources, so a frame is never held back waiting for others); synchronize: waits for the device (CUDA)
+    before each stage's stamp, so stamps measure finished work. An exception is kept in `error`.
     """
 
     def __init__(
@@ -30,6 +32,7 @@ class InferenceWorker(threading.Thread):
         *,
         batch: int,
         fill_deadline_s: float,
+        synchronize: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name="inference", daemon=True)
         self._frames = frames
@@ -40,6 +43,7 @@ class InferenceWorker(threading.Thread):
         self._abort = abort
         self._batch = batch
         self._fill_deadline_s = fill_deadline_s
+        self._synchronize = synchronize
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -78,8 +82,9 @@ class InferenceWorker(threading.Thread):
         self._stamp(good_results, "fusion")
         return results
 
-    @staticmethod
-    def _stamp(results: list[FrameResult], stage: str) -> None:
+    def _stamp(self, results: list[FrameResult], stage: str) -> None:
+        if self._synchronize is not None:
+            self._synchronize()
         now = time.monotonic_ns()
         for result in results:
             result.stamps_ns[stage] = now

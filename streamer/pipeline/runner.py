@@ -69,6 +69,16 @@ def _stop_on_signals(stop: threading.Event, abort: threading.Event) -> Iterator[
             signal.signal(sig, handler)
 
 
+def warm_up(engines: list[Engine], batch: int) -> None:
+    """Run each engine once at batch 1 and at `batch` on zeros, so the first frames pay no one-off costs
+    (memory allocation, kernel selection, graph capture)."""
+    with torch.inference_mode():
+        for engine in engines:
+            height, width = engine.spec.input_size
+            for size in sorted({1, batch}):
+                engine.infer(torch.zeros((size, 3, height, width), device=engine.device))
+
+
 class Pipeline:
     """One run of streamer over one source with one configuration."""
 
@@ -96,6 +106,7 @@ class Pipeline:
             raise
         engines: list[Engine] = [e for e in (classifier, *detectors) if e is not None]
         try:
+            warm_up(engines, config.batch)
             return self._run_threads(source, reopen, classifier, detectors, on_result, on_start)
         finally:
             for engine in engines:
@@ -154,6 +165,7 @@ class Pipeline:
             self.abort,
             batch=config.batch,
             fill_deadline_s=0.0 if live else config.batch_deadline_ms / 1000,
+            synchronize=torch.cuda.synchronize if device.type == "cuda" else None,
         )
         header = {
             "event": "run_started",
