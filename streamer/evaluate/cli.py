@@ -108,3 +108,42 @@ def quality(
 def _write_json(path: Path, report: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, json.dumps(report, indent=2) + "\n")
+
+
+@app.command()
+def model(
+    dataset: Annotated[Path, typer.Argument(help="EAD2019-format folder: images with YOLO .txt labels.")],
+    profile: Annotated[str, typer.Option(help="Profile whose detectors are scored (name or TOML).")] = "lite",
+    detector: Annotated[
+        list[str] | None,
+        typer.Option(help="Detector model folder/file instead of the profile's (repeat: ensemble)."),
+    ] = None,
+    backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
+    score_threshold: Annotated[float, typer.Option(help="Lowest detection score kept.")] = 0.05,
+    metric: Annotated[MetricChoice, typer.Option(help="ead2019 or endocv2020.")] = MetricChoice.ead2019,
+    predictions: Annotated[
+        Path | None, typer.Option(help="Also write the predictions here (scorer format).")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help=_JSON_HELP)] = None,
+    plots: Annotated[
+        Path | None, typer.Option(help="Write AP-per-class and precision-recall PNGs here.")
+    ] = None,
+) -> None:
+    """Run the profile's detectors (as `streamer run` does) over a labelled folder and score them."""
+    from streamer.config import load_profile, with_overrides
+    from streamer.evaluate.detector_eval import evaluate_detector_on_folder
+    from streamer.pipeline.image_detector import ImageDetector
+
+    config = with_overrides(
+        load_profile(profile),
+        backend=backend,
+        detectors=tuple(detector) if detector else None,
+        score_threshold=score_threshold,
+    )
+    with ImageDetector(config) as detect:
+        score = evaluate_detector_on_folder(detect, dataset, metric=metric.value, predictions_dir=predictions)
+    typer.echo(format_detection_report(score))
+    if json_path is not None:
+        write_text(json_path, json.dumps(score.to_json(), indent=2) + "\n")
+    if plots is not None:
+        plot_detection(score, plots)

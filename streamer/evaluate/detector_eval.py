@@ -26,11 +26,14 @@ def evaluate_detector_on_folder(
     metric: Metric = "ead2019",
     predictions_dir: Path | None = None,
 ) -> DetectionScore:
-    """Run `detect` on every labelled image of `folder` and score it.
+    """Run `detect` on every labelled image of `folder` (labels beside their images, or images/ + labels/)
+    and score it.
 
     predictions_dir: when given, each image's predictions are also written there in the scorer's format.
     """
     folder = Path(folder)
+    if (folder / "labels").is_dir():  # images/ + labels/ layout
+        folder = folder / "labels"
     ground_truth = load_annotations(folder, predictions=False)
     if predictions_dir is not None:
         Path(predictions_dir).mkdir(parents=True, exist_ok=True)

@@ -41,11 +41,18 @@ def load_annotations(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
 
 
 def find_image(label_file: Path) -> Path:
-    """The image next to a label file with the same stem."""
-    for suffix in IMAGE_SUFFIXES:
-        for candidate in (label_file.with_suffix(suffix), label_file.with_suffix(suffix.upper())):
-            if candidate.is_file():
-                return candidate
+    """The image with the same stem next to a label file, or in `images/` beside a `labels/` folder."""
+    folders = [label_file.parent]
+    if label_file.parent.name == "labels":
+        folders.append(label_file.parent.parent / "images")
+    for folder in folders:
+        for suffix in IMAGE_SUFFIXES:
+            for candidate in (
+                folder / (label_file.stem + suffix),
+                folder / (label_file.stem + suffix.upper()),
+            ):
+                if candidate.is_file():
+                    return candidate
     raise DataError(f"{label_file}: YOLO labels need their image for its size; none found next to it")
 
 

@@ -1,0 +1,48 @@
+"""The pipeline's detection path (crop, resize, detector engines, decode, fusion) applied to single images."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from streamer.backends.base import Engine
+from streamer.config import RunConfig
+from streamer.pipeline.detector_stage import DetectorStage
+from streamer.pipeline.fusion_setup import make_decoder, make_fuse
+from streamer.pipeline.models import load_detectors
+from streamer.pipeline.preprocess import Preprocessor
+from streamer.types import EAD2019_CLASSES
+
+
+class ImageDetector:
+    """Callable: H×W×3 uint8 RGB image -> records {box [x1, y1, x2, y2] pixels, score, label name}.
+
+    Uses the detectors of a profile exactly as `streamer run` does, without the quality gate.
+    """
+
+    def __init__(self, config: RunConfig) -> None:
+        self._engines: list[Engine] = load_detectors(config)
+        self._preprocessor = Preprocessor(
+            crop_fov=config.preprocess.crop_fov,
+            fov_threshold=config.preprocess.fov_threshold,
+            fov_refresh_frames=1,
+            device=torch.device(config.device),
+        )
+        self._stage = DetectorStage(
+            self._engines, [make_decoder(e, config.detector) for e in self._engines], make_fuse(config)
+        )
+
+    def __call__(self, image: np.ndarray) -> list[dict[str, object]]:
+        prepared = self._preprocessor.prepare([image])
+        detections = self._stage.fuse(self._stage.detect(prepared, [0]))[0]
+        return detections.to_records(EAD2019_CLASSES)
+
+    def close(self) -> None:
+        for engine in self._engines:
+            engine.close()
+
+    def __enter__(self) -> ImageDetector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
