@@ -96,7 +96,7 @@ def nms(
         kept_chunks.append(start + torch.nonzero(keep).squeeze(1))  # (K, 1) -> (K,)
         kept_boxes = torch.cat([kept_boxes, block_boxes[keep]])
         kept_categories = torch.cat([kept_categories, block_categories[keep]])
-    kept = order[torch.cat(kept_chunks)]
+    kept = torch.sort(order[torch.cat(kept_chunks)]).values  # index order, so equal scores stay in it
     return kept[torch.sort(scores[kept], descending=True, stable=True).indices]
 
 
