@@ -111,13 +111,11 @@ def _check_inputs(per_model: Sequence[Detections], config: FusionConfig) -> None
     devices = {d.boxes.device for d in per_model}
     if len(devices) > 1:
         raise DataError(f"all models' detections must be on one device, got {sorted(map(str, devices))}")
-    for index, detections in enumerate(per_model):
-        labels = detections.labels
-        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= len(config.classes)):
-            raise DataError(
-                f"model {index} has labels outside 0..{len(config.classes) - 1}: "
-                f"{int(labels.min())}..{int(labels.max())}"
-            )
+    labels = torch.cat([d.labels for d in per_model])
+    if labels.numel() and not bool(((labels >= 0) & (labels < len(config.classes))).all()):
+        raise DataError(
+            f"labels must be in 0..{len(config.classes) - 1}, got {int(labels.min())}..{int(labels.max())}"
+        )
 
 
 def _union(per_model: Sequence[Detections], threshold: float) -> Detections:

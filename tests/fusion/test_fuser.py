@@ -76,7 +76,7 @@ def test_bad_inputs_raise_data_or_config_errors() -> None:
     with pytest.raises(DataError, match="at least one model"):
         fuse([])
     bad_label = to_detections([((0.0, 0.0, 1.0, 1.0), 0.9, 7)])
-    with pytest.raises(DataError, match=r"labels outside 0\.\.6"):
+    with pytest.raises(DataError, match=r"labels must be in 0\.\.6, got 7\.\.7"):
         fuse([bad_label])
     with pytest.raises(ConfigError, match="2 model_weights for 3 models"):
         fuse(sample_models(), config=FusionConfig(mode="wbf", model_weights=(1.0, 2.0)))
