@@ -22,11 +22,11 @@ Algorithm, with every ambiguous point fixed:
 Output is sorted by descending score (ties: lower root index first).
 
 Vectorisation and cost: boxes are padded per class into (K, W) (W = most boxes of one class); one (K, W, W)
-overlap tensor gives the candidate pairs as an edge list sorted once. Greedy matching runs per model i on
-that list in rounds: an edge that ranks first among the live edges of both its row (root, model j) and its
-column (box) is exactly one the sequential greedy takes, so each round takes all of them at once (at least
-one). Work: O(K W^2) for overlaps, then (M - 1) steps x rounds x O(E) for E candidate pairs; rounds is
-usually 1 to 4 (bounded by the longest chain of competing pairs). Computation is in float64 on the input
+overlap tensor gives the candidate pairs as an edge list, ranked once by (root's model, overlap). The
+greedy runs over the whole list in rounds (see _assign_stacks): a pair that outranks every live pair it
+competes with is one the sequential greedy takes, so each round takes all of them at once (at least
+one). Work: O(K W^2) for overlaps, then rounds x O(E) for E candidate pairs; rounds is usually a handful
+(bounded by the longest chain of pairs that wait for one another). Computation is in float64 on the input
 device; outputs are float32.
 """
 
@@ -99,37 +99,45 @@ def _candidate_pairs(
     return item_at[cls * width + row][by_overlap], item_at[cls * width + col][by_overlap]
 
 
-def _assign_stacks(
-    root_item: torch.Tensor, box_item: torch.Tensor, model: torch.Tensor, models: int
-) -> torch.Tensor:
-    """Greedy stack assignment over ranked pairs; returns root_of (N,) int64 (itself for roots)."""
+def _assign_stacks(root_item: torch.Tensor, box_item: torch.Tensor, model: torch.Tensor) -> torch.Tensor:
+    """Greedy stack assignment over the ranked pairs; returns root_of (N,) int64 (itself for roots).
+
+    The sequential algorithm takes pairs in priority order (root's model, then the overlap rank) and
+    takes a pair (a, b) unless b is taken, a is taken, or a already holds a box of b's model. Each round
+    takes every live pair that outranks all live pairs it competes with (same box b; same (a, model of
+    b); a pair that would take a itself), which the sequential order would take too, then drops the pairs
+    that lost. Each round takes at least the best live pair.
+    """
     items = model.shape[0]
+    models = int(model.max()) + 1
     device = model.device
+    priority = torch.sort(model[root_item], stable=True).indices  # by root's model, overlap rank inside
+    root_item, box_item = root_item[priority], box_item[priority]
+    row = root_item * models + model[box_item]  # (root, model of the box): holds at most one box
+    rank = torch.arange(root_item.shape[0], device=device)
+    none = rank.shape[0]
     root_of = torch.arange(items, device=device)
-    assigned = torch.zeros(items, dtype=torch.bool, device=device)
-    row_full = torch.zeros(items * models, dtype=torch.bool, device=device)  # (root, model j) holds a box
-    root_model = model[root_item]
-    for step in range(models - 1):
-        live = (root_model == step) & ~assigned[root_item] & ~assigned[box_item]
-        roots, boxes = root_item[live], box_item[live]
-        if roots.shape[0] == 0:
-            continue
-        row = roots * models + model[boxes]
-        rank = torch.arange(roots.shape[0], device=device)
-        alive = torch.ones_like(rank, dtype=torch.bool)
-        while True:
-            live_rank = torch.where(alive, rank, rank.shape[0])
-            row_first = torch.full((items * models,), rank.shape[0], device=device)
-            row_first.scatter_reduce_(0, row, live_rank, "amin")
-            col_first = torch.full((items,), rank.shape[0], device=device)
-            col_first.scatter_reduce_(0, boxes, live_rank, "amin")
-            chosen = alive & (row_first[row] == rank) & (col_first[boxes] == rank)
-            root_of[boxes[chosen]] = roots[chosen]
-            assigned[boxes[chosen]] = True
-            row_full[row[chosen]] = True
-            alive = alive & ~row_full[row] & ~assigned[boxes]
-            if not bool(alive.any()):
-                break
+    taken = torch.zeros(items, dtype=torch.bool, device=device)
+    row_full = torch.zeros(items * models, dtype=torch.bool, device=device)
+    alive = torch.ones_like(rank, dtype=torch.bool)
+    while bool(alive.any()):
+        live_rank = torch.where(alive, rank, none)
+        best_for_box = torch.full((items,), none, device=device).scatter_reduce_(
+            0, box_item, live_rank, "amin"
+        )
+        best_for_row = torch.full((items * models,), none, device=device).scatter_reduce_(
+            0, row, live_rank, "amin"
+        )
+        chosen = (
+            alive
+            & (best_for_box[box_item] == rank)
+            & (best_for_row[row] == rank)
+            & (best_for_box[root_item] == none)  # no live pair could still take the root
+        )
+        root_of[box_item[chosen]] = root_item[chosen]
+        taken[box_item[chosen]] = True
+        row_full[row[chosen]] = True
+        alive &= ~taken[box_item] & ~taken[root_item] & ~row_full[row]
     return root_of
 
 
@@ -142,7 +150,7 @@ def stack_vote(per_model: Sequence[Detections], params: StackVoteParams) -> Dete
     if boxes.shape[0] == 0:
         return Detections.empty(device)
     root_item, box_item = _candidate_pairs(boxes, scores, labels, model, params)
-    root_of = _assign_stacks(root_item, box_item, model, len(per_model))
+    root_of = _assign_stacks(root_item, box_item, model)
     items = boxes.shape[0]
     is_root = root_of == torch.arange(items, device=device)
     confidence_sum = scores.new_zeros(items).index_add_(0, root_of, scores)
