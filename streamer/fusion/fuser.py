@@ -9,7 +9,7 @@ when enabled. Everything stays on the device of the inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 import torch
@@ -58,6 +58,18 @@ class FusionConfig:
     post_filter: bool = True
     containment: float = 0.9
     classes: tuple[str, ...] = EAD2019_CLASSES
+
+    @classmethod
+    def from_mapping(cls, section: Mapping[str, object]) -> FusionConfig:
+        """A config from a profile section (e.g. a TOML table); unknown keys are a ConfigError."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ConfigError(f"unknown fusion options {unknown}; known: {sorted(known)}")
+        values = dict(section)
+        if isinstance(values.get("model_weights"), list):
+            values["model_weights"] = tuple(values["model_weights"])
+        return cls(**values)
 
     def __post_init__(self) -> None:
         if self.mode not in FUSION_MODES:

@@ -8,7 +8,7 @@ import torch
 
 from streamer.errors import ConfigError, DataError
 from streamer.fusion import FUSION_MODES, Fuser, FusionConfig, fuse
-from streamer.types import Detections
+from streamer.types import EAD2019_CLASSES, Detections
 from tests.fusion import reference
 from tests.fusion.conftest import random_objects, random_rows, to_detections, to_rows
 
@@ -70,6 +70,23 @@ def test_fuse_batch_fuses_each_image() -> None:
 def test_bad_config_raises_config_error(kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         FusionConfig(**kwargs)
+
+
+def test_config_from_profile_section() -> None:
+    config = FusionConfig.from_mapping(
+        {"mode": "wbf", "model_weights": [1.0, 2.0], "vote_threshold": {"blur": 1.0}}
+    )
+    assert config.model_weights == (1.0, 2.0)
+    assert config.vote_thresholds(2)[EAD2019_CLASSES.index("blur")].item() == 1.0
+    with pytest.raises(ConfigError, match=r"unknown fusion options \['iou'\]"):
+        FusionConfig.from_mapping({"iou": 0.5})
+
+
+@pytest.mark.parametrize("mode", FUSION_MODES)
+def test_every_mode_handles_empty_and_below_threshold_inputs(mode: str) -> None:
+    weak = to_detections([((0.0, 0.0, 10.0, 10.0), 0.1, 0)])
+    assert len(fuse([to_detections([]), to_detections([])], config=FusionConfig(mode=mode))) == 0
+    assert len(fuse([weak, weak], config=FusionConfig(mode=mode))) == 0
 
 
 def test_bad_inputs_raise_data_or_config_errors() -> None:
