@@ -54,45 +54,43 @@ class StackVoteParams:
     count_bonus: float = 0.03
 
 
-def _flatten(per_model: Sequence[Detections], threshold: float) -> tuple[torch.Tensor, ...]:
-    """Concatenate models: boxes (N, 4) float64, scores (N,) float64, labels (N,), model (N,)."""
+def _flatten(per_model: Sequence[Detections], threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boxes of all models with score >= threshold, in model order.
+
+    Returns items (N, 6) float64 columns x1 y1 x2 y2 score model, and labels (N,) int64.
+    """
     device = per_model[0].boxes.device
     counts = torch.tensor([len(d) for d in per_model], device=device)
-    boxes = torch.cat([d.boxes for d in per_model]).to(torch.float64)
-    scores = torch.cat([d.scores for d in per_model]).to(torch.float64)
-    labels = torch.cat([d.labels for d in per_model])
-    model = torch.repeat_interleave(torch.arange(len(per_model), device=device), counts)
-    keep = scores >= threshold
-    return boxes[keep], scores[keep], labels[keep], model[keep]
+    model = torch.repeat_interleave(torch.arange(len(per_model), device=device, dtype=torch.float64), counts)
+    items = torch.cat(
+        [torch.cat([d.boxes for d in per_model]), torch.cat([d.scores for d in per_model])[:, None]], dim=1
+    ).to(torch.float64)
+    items = torch.cat([items, model[:, None]], dim=1)  # (N, 5) + (N, 1) -> (N, 6)
+    keep = torch.nonzero(items[:, 4] >= threshold).squeeze(1)  # (N, 1) -> (N,)
+    return items.index_select(0, keep), torch.cat([d.labels for d in per_model]).index_select(0, keep)
 
 
 def _candidate_pairs(
-    boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, model: torch.Tensor, p: StackVoteParams
+    items: torch.Tensor, labels: torch.Tensor, p: StackVoteParams
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Same-class pairs (a, b), model[a] < model[b], overlap >= threshold, by descending overlap.
 
-    Returns item indices a (E,), b (E,); ties keep (a, b) ascending.
+    items (N, 6) as from _flatten, labels (N,). Returns item indices a (E,), b (E,); ties keep (a, b)
+    ascending.
     """
     order, slot, width = group_slots(labels)
-    classes = int(labels.max()) + 1
+    classes = p.vote_thresholds.shape[0]
     cell = labels[order] * width + slot  # position of each sorted item in the (classes * width) padding
-    item_at = torch.full((classes * width,), -1, dtype=torch.int64, device=boxes.device)
+    item_at = torch.full((classes * width,), -1, dtype=torch.int64, device=items.device)
     item_at[cell] = order
-    padded_boxes = boxes.new_zeros((classes * width, 4))
-    padded_boxes[cell] = boxes[order]
-    padded_scores = scores.new_zeros(classes * width)
-    padded_scores[cell] = scores[order]
-    padded_model = torch.full_like(item_at, -1)
-    padded_model[cell] = model[order]
-    padded_boxes = padded_boxes.view(classes, width, 4)  # (K*W, 4) -> (K, W, 4)
-    padded_scores = padded_scores.view(classes, width)  # (K*W,) -> (K, W)
-    padded_model = padded_model.view(classes, width)  # (K*W,) -> (K, W)
-    overlap = p.confidence_weight * ((padded_scores[:, :, None] + padded_scores[:, None, :]) * 0.5)
-    overlap = overlap + p.iou_weight * pairwise_iou(padded_boxes, padded_boxes)
+    padded = items.new_full((classes * width, 6), -1.0)  # empty cells: model -1, zero-area box
+    padded[cell] = items.index_select(0, order)
+    padded = padded.view(classes, width, 6)  # (K*W, 6) -> (K, W, 6)
+    scores, model = padded[..., 4], padded[..., 5]
+    overlap = p.confidence_weight * ((scores[:, :, None] + scores[:, None, :]) * 0.5)
+    overlap = overlap + p.iou_weight * pairwise_iou(padded[..., :4], padded[..., :4])
     pair = (
-        (overlap >= p.overlap_threshold)
-        & (padded_model[:, :, None] < padded_model[:, None, :])
-        & (padded_model[:, :, None] >= 0)
+        (overlap >= p.overlap_threshold) & (model[:, :, None] < model[:, None, :]) & (model[:, :, None] >= 0)
     )
     cls, row, col = torch.nonzero(pair, as_tuple=True)  # row-major: ties stay in (a, b) index order
     by_overlap = torch.sort(overlap[cls, row, col], descending=True, stable=True).indices
@@ -134,9 +132,11 @@ def _assign_stacks(root_item: torch.Tensor, box_item: torch.Tensor, model: torch
             & (best_for_row[row] == rank)
             & (best_for_box[root_item] == none)  # no live pair could still take the root
         )
-        root_of[box_item[chosen]] = root_item[chosen]
-        taken[box_item[chosen]] = True
-        row_full[row[chosen]] = True
+        chosen = torch.nonzero(chosen).squeeze(1)  # (C, 1) -> (C,)
+        members = box_item.index_select(0, chosen)
+        root_of[members] = root_item.index_select(0, chosen)
+        taken[members] = True
+        row_full[row.index_select(0, chosen)] = True
         alive &= ~taken[box_item] & ~taken[root_item] & ~row_full[row]
     return root_of
 
@@ -146,26 +146,29 @@ def stack_vote(per_model: Sequence[Detections], params: StackVoteParams) -> Dete
     if not per_model:
         raise ValueError("stack_vote needs at least one model")
     device = per_model[0].boxes.device
-    boxes, scores, labels, model = _flatten(per_model, params.per_model_threshold)
-    if boxes.shape[0] == 0:
+    items, labels = _flatten(per_model, params.per_model_threshold)
+    if items.shape[0] == 0:
         return Detections.empty(device)
-    root_item, box_item = _candidate_pairs(boxes, scores, labels, model, params)
-    root_of = _assign_stacks(root_item, box_item, model)
-    items = boxes.shape[0]
-    is_root = root_of == torch.arange(items, device=device)
-    confidence_sum = scores.new_zeros(items).index_add_(0, root_of, scores)
-    count = torch.bincount(root_of, minlength=items)
+    root_item, box_item = _candidate_pairs(items, labels, params)
+    root_of = _assign_stacks(root_item, box_item, items[:, 5].to(torch.int64))
+    count = items.shape[0]
+    is_root = root_of == torch.arange(count, device=device)
+    scores = items[:, 4]
     weight = scores * torch.where(is_root, params.root_weight, 1.0)
-    weight_sum = scores.new_zeros(items).index_add_(0, root_of, weight)
-    box_sum = boxes.new_zeros((items, 4)).index_add_(0, root_of, boxes * weight[:, None])
+    # per stack: [sum of weight * box (4), sum of weight, sum of confidence, number of boxes]
+    parts = torch.cat(
+        [items[:, :4] * weight[:, None], weight[:, None], scores[:, None], torch.ones_like(weight)[:, None]],
+        1,
+    )
+    sums = items.new_zeros((count, 7)).index_add_(0, root_of, parts)
     thresholds = params.vote_thresholds.to(device=device, dtype=torch.float64)
-    elected = is_root & (confidence_sum >= thresholds[labels])
-    fused_boxes = box_sum[elected] / weight_sum[elected][:, None]
-    stack_size = count[elected].to(torch.float64)
-    fused_scores = (confidence_sum[elected] / stack_size + params.count_bonus * stack_size).clamp(max=1.0)
+    elected = torch.nonzero(is_root & (sums[:, 5] >= thresholds[labels])).squeeze(1)  # (D, 1) -> (D,)
+    stacks = sums.index_select(0, elected)
+    fused_boxes = stacks[:, :4] / stacks[:, 4:5]
+    fused_scores = (stacks[:, 5] / stacks[:, 6] + params.count_bonus * stacks[:, 6]).clamp(max=1.0)
     order = torch.sort(fused_scores, descending=True, stable=True).indices
     return Detections(
         boxes=fused_boxes[order].to(torch.float32),
         scores=fused_scores[order].to(torch.float32),
-        labels=labels[elected][order],
+        labels=labels.index_select(0, elected)[order],
     )
