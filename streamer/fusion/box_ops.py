@@ -13,13 +13,22 @@ def box_area(boxes: torch.Tensor) -> torch.Tensor:
     return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
 
 
+def _corners(boxes: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Contiguous x1, y1, x2, y2 of boxes (..., N, 4), each (..., N) (broadcasts run on dense memory)."""
+    return boxes.movedim(-1, 0).contiguous().unbind(0)  # (..., N, 4) -> (4, ..., N)
+
+
 def pairwise_intersection(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Intersection areas of every pair: a (..., N, 4), b (..., M, 4) -> (..., N, M)."""
-    left = torch.maximum(a[..., :, None, 0], b[..., None, :, 0])
-    top = torch.maximum(a[..., :, None, 1], b[..., None, :, 1])
-    right = torch.minimum(a[..., :, None, 2], b[..., None, :, 2])
-    bottom = torch.minimum(a[..., :, None, 3], b[..., None, :, 3])
-    return (right - left).clamp_(min=0) * (bottom - top).clamp_(min=0)
+    ax1, ay1, ax2, ay2 = _corners(a)
+    bx1, by1, bx2, by2 = _corners(b)
+    width = torch.minimum(ax2[..., :, None], bx2[..., None, :]) - torch.maximum(
+        ax1[..., :, None], bx1[..., None, :]
+    )
+    height = torch.minimum(ay2[..., :, None], by2[..., None, :]) - torch.maximum(
+        ay1[..., :, None], by1[..., None, :]
+    )
+    return width.clamp_(min=0) * height.clamp_(min=0)
 
 
 def pairwise_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -29,7 +38,7 @@ def pairwise_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     inter = pairwise_intersection(a, b)
     union = box_area(a)[..., :, None] + box_area(b)[..., None, :] - inter
-    return torch.where(union > 0, inter / union.clamp(min=torch.finfo(union.dtype).tiny), 0.0)
+    return inter.div_(union).nan_to_num_(nan=0.0)  # 0 / 0 only where both boxes are empty
 
 
 def group_slots(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:

@@ -22,11 +22,11 @@ Algorithm, with every ambiguous point fixed:
 Output is sorted by descending score (ties: lower root index first).
 
 Vectorisation and cost: boxes are padded per class into (K, W) (W = most boxes of one class); one (K, W, W)
-overlap tensor gives the candidate pairs as an edge list sorted once. Greedy matching runs per model i on
-that list in rounds: an edge that ranks first among the live edges of both its row (root, model j) and its
-column (box) is exactly one the sequential greedy takes, so each round takes all of them at once (at least
-one). Work: O(K W^2) for overlaps, then (M - 1) steps x rounds x O(E) for E candidate pairs; rounds is
-usually 1 to 4 (bounded by the longest chain of competing pairs). Computation is in float64 on the input
+overlap tensor gives the candidate pairs as an edge list, ranked once by (root's model, overlap). The
+greedy runs over the whole list in rounds (see _assign_stacks): a pair that outranks every live pair it
+competes with is one the sequential greedy takes, so each round takes all of them at once (at least
+one). Work: O(K W^2) for overlaps, then rounds x O(E) for E candidate pairs; rounds is usually a handful
+(bounded by the longest chain of pairs that wait for one another). Computation is in float64 on the input
 device; outputs are float32.
 """
 
@@ -54,82 +54,90 @@ class StackVoteParams:
     count_bonus: float = 0.03
 
 
-def _flatten(per_model: Sequence[Detections], threshold: float) -> tuple[torch.Tensor, ...]:
-    """Concatenate models: boxes (N, 4) float64, scores (N,) float64, labels (N,), model (N,)."""
+def _flatten(per_model: Sequence[Detections], threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boxes of all models with score >= threshold, in model order.
+
+    Returns items (N, 6) float64 columns x1 y1 x2 y2 score model, and labels (N,) int64.
+    """
     device = per_model[0].boxes.device
     counts = torch.tensor([len(d) for d in per_model], device=device)
-    boxes = torch.cat([d.boxes for d in per_model]).to(torch.float64)
-    scores = torch.cat([d.scores for d in per_model]).to(torch.float64)
-    labels = torch.cat([d.labels for d in per_model])
-    model = torch.repeat_interleave(torch.arange(len(per_model), device=device), counts)
-    keep = scores >= threshold
-    return boxes[keep], scores[keep], labels[keep], model[keep]
+    model = torch.repeat_interleave(torch.arange(len(per_model), device=device, dtype=torch.float64), counts)
+    items = torch.cat(
+        [torch.cat([d.boxes for d in per_model]), torch.cat([d.scores for d in per_model])[:, None]], dim=1
+    ).to(torch.float64)
+    items = torch.cat([items, model[:, None]], dim=1)  # (N, 5) + (N, 1) -> (N, 6)
+    keep = torch.nonzero(items[:, 4] >= threshold).squeeze(1)  # (N, 1) -> (N,)
+    return items.index_select(0, keep), torch.cat([d.labels for d in per_model]).index_select(0, keep)
 
 
 def _candidate_pairs(
-    boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, model: torch.Tensor, p: StackVoteParams
+    items: torch.Tensor, labels: torch.Tensor, p: StackVoteParams
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Same-class pairs (a, b), model[a] < model[b], overlap >= threshold, by descending overlap.
 
-    Returns item indices a (E,), b (E,); ties keep (a, b) ascending.
+    items (N, 6) as from _flatten, labels (N,). Returns item indices a (E,), b (E,); ties keep (a, b)
+    ascending.
     """
     order, slot, width = group_slots(labels)
-    classes = int(labels.max()) + 1
+    classes = p.vote_thresholds.shape[0]
     cell = labels[order] * width + slot  # position of each sorted item in the (classes * width) padding
-    item_at = torch.full((classes * width,), -1, dtype=torch.int64, device=boxes.device)
+    item_at = torch.full((classes * width,), -1, dtype=torch.int64, device=items.device)
     item_at[cell] = order
-    padded_boxes = boxes.new_zeros((classes * width, 4))
-    padded_boxes[cell] = boxes[order]
-    padded_scores = scores.new_zeros(classes * width)
-    padded_scores[cell] = scores[order]
-    padded_model = torch.full_like(item_at, -1)
-    padded_model[cell] = model[order]
-    padded_boxes = padded_boxes.view(classes, width, 4)  # (K*W, 4) -> (K, W, 4)
-    padded_scores = padded_scores.view(classes, width)  # (K*W,) -> (K, W)
-    padded_model = padded_model.view(classes, width)  # (K*W,) -> (K, W)
-    overlap = p.confidence_weight * ((padded_scores[:, :, None] + padded_scores[:, None, :]) * 0.5)
-    overlap = overlap + p.iou_weight * pairwise_iou(padded_boxes, padded_boxes)
+    padded = items.new_full((classes * width, 6), -1.0)  # empty cells: model -1, zero-area box
+    padded[cell] = items.index_select(0, order)
+    padded = padded.view(classes, width, 6)  # (K*W, 6) -> (K, W, 6)
+    scores, model = padded[..., 4], padded[..., 5]
+    overlap = p.confidence_weight * ((scores[:, :, None] + scores[:, None, :]) * 0.5)
+    overlap = overlap + p.iou_weight * pairwise_iou(padded[..., :4], padded[..., :4])
     pair = (
-        (overlap >= p.overlap_threshold)
-        & (padded_model[:, :, None] < padded_model[:, None, :])
-        & (padded_model[:, :, None] >= 0)
+        (overlap >= p.overlap_threshold) & (model[:, :, None] < model[:, None, :]) & (model[:, :, None] >= 0)
     )
     cls, row, col = torch.nonzero(pair, as_tuple=True)  # row-major: ties stay in (a, b) index order
     by_overlap = torch.sort(overlap[cls, row, col], descending=True, stable=True).indices
     return item_at[cls * width + row][by_overlap], item_at[cls * width + col][by_overlap]
 
 
-def _assign_stacks(
-    root_item: torch.Tensor, box_item: torch.Tensor, model: torch.Tensor, models: int
-) -> torch.Tensor:
-    """Greedy stack assignment over ranked pairs; returns root_of (N,) int64 (itself for roots)."""
+def _assign_stacks(root_item: torch.Tensor, box_item: torch.Tensor, model: torch.Tensor) -> torch.Tensor:
+    """Greedy stack assignment over the ranked pairs; returns root_of (N,) int64 (itself for roots).
+
+    The sequential algorithm takes pairs in priority order (root's model, then the overlap rank) and
+    takes a pair (a, b) unless b is taken, a is taken, or a already holds a box of b's model. Each round
+    takes every live pair that outranks all live pairs it competes with (same box b; same (a, model of
+    b); a pair that would take a itself), which the sequential order would take too, then drops the pairs
+    that lost. Each round takes at least the best live pair.
+    """
     items = model.shape[0]
+    models = int(model.max()) + 1
     device = model.device
+    priority = torch.sort(model[root_item], stable=True).indices  # by root's model, overlap rank inside
+    root_item, box_item = root_item[priority], box_item[priority]
+    row = root_item * models + model[box_item]  # (root, model of the box): holds at most one box
+    rank = torch.arange(root_item.shape[0], device=device)
+    none = rank.shape[0]
     root_of = torch.arange(items, device=device)
-    assigned = torch.zeros(items, dtype=torch.bool, device=device)
-    row_full = torch.zeros(items * models, dtype=torch.bool, device=device)  # (root, model j) holds a box
-    root_model = model[root_item]
-    for step in range(models - 1):
-        live = (root_model == step) & ~assigned[root_item] & ~assigned[box_item]
-        roots, boxes = root_item[live], box_item[live]
-        if roots.shape[0] == 0:
-            continue
-        row = roots * models + model[boxes]
-        rank = torch.arange(roots.shape[0], device=device)
-        alive = torch.ones_like(rank, dtype=torch.bool)
-        while True:
-            live_rank = torch.where(alive, rank, rank.shape[0])
-            row_first = torch.full((items * models,), rank.shape[0], device=device)
-            row_first.scatter_reduce_(0, row, live_rank, "amin")
-            col_first = torch.full((items,), rank.shape[0], device=device)
-            col_first.scatter_reduce_(0, boxes, live_rank, "amin")
-            chosen = alive & (row_first[row] == rank) & (col_first[boxes] == rank)
-            root_of[boxes[chosen]] = roots[chosen]
-            assigned[boxes[chosen]] = True
-            row_full[row[chosen]] = True
-            alive = alive & ~row_full[row] & ~assigned[boxes]
-            if not bool(alive.any()):
-                break
+    taken = torch.zeros(items, dtype=torch.bool, device=device)
+    row_full = torch.zeros(items * models, dtype=torch.bool, device=device)
+    alive = torch.ones_like(rank, dtype=torch.bool)
+    while bool(alive.any()):
+        live_rank = torch.where(alive, rank, none)
+        best_for_box = torch.full((items,), none, device=device).scatter_reduce_(
+            0, box_item, live_rank, "amin"
+        )
+        best_for_row = torch.full((items * models,), none, device=device).scatter_reduce_(
+            0, row, live_rank, "amin"
+        )
+        chosen = (
+            alive
+            & (best_for_box[box_item] == rank)
+            & (best_for_row[row] == rank)
+            & (best_for_box[root_item] == none)  # no live pair could still take the root
+        )
+        chosen = torch.nonzero(chosen).squeeze(1)  # (C, 1) -> (C,)
+        members = box_item.index_select(0, chosen)
+        root_of[members] = root_item.index_select(0, chosen)
+        taken[members] = True
+        row_full[row.index_select(0, chosen)] = True
+        alive &= ~taken[box_item] & ~taken[root_item] & ~row_full[row]
     return root_of
 
 
@@ -138,26 +146,29 @@ def stack_vote(per_model: Sequence[Detections], params: StackVoteParams) -> Dete
     if not per_model:
         raise ValueError("stack_vote needs at least one model")
     device = per_model[0].boxes.device
-    boxes, scores, labels, model = _flatten(per_model, params.per_model_threshold)
-    if boxes.shape[0] == 0:
+    items, labels = _flatten(per_model, params.per_model_threshold)
+    if items.shape[0] == 0:
         return Detections.empty(device)
-    root_item, box_item = _candidate_pairs(boxes, scores, labels, model, params)
-    root_of = _assign_stacks(root_item, box_item, model, len(per_model))
-    items = boxes.shape[0]
-    is_root = root_of == torch.arange(items, device=device)
-    confidence_sum = scores.new_zeros(items).index_add_(0, root_of, scores)
-    count = torch.bincount(root_of, minlength=items)
+    root_item, box_item = _candidate_pairs(items, labels, params)
+    root_of = _assign_stacks(root_item, box_item, items[:, 5].to(torch.int64))
+    count = items.shape[0]
+    is_root = root_of == torch.arange(count, device=device)
+    scores = items[:, 4]
     weight = scores * torch.where(is_root, params.root_weight, 1.0)
-    weight_sum = scores.new_zeros(items).index_add_(0, root_of, weight)
-    box_sum = boxes.new_zeros((items, 4)).index_add_(0, root_of, boxes * weight[:, None])
+    # per stack: [sum of weight * box (4), sum of weight, sum of confidence, number of boxes]
+    parts = torch.cat(
+        [items[:, :4] * weight[:, None], weight[:, None], scores[:, None], torch.ones_like(weight)[:, None]],
+        1,
+    )
+    sums = items.new_zeros((count, 7)).index_add_(0, root_of, parts)
     thresholds = params.vote_thresholds.to(device=device, dtype=torch.float64)
-    elected = is_root & (confidence_sum >= thresholds[labels])
-    fused_boxes = box_sum[elected] / weight_sum[elected][:, None]
-    stack_size = count[elected].to(torch.float64)
-    fused_scores = (confidence_sum[elected] / stack_size + params.count_bonus * stack_size).clamp(max=1.0)
+    elected = torch.nonzero(is_root & (sums[:, 5] >= thresholds[labels])).squeeze(1)  # (D, 1) -> (D,)
+    stacks = sums.index_select(0, elected)
+    fused_boxes = stacks[:, :4] / stacks[:, 4:5]
+    fused_scores = (stacks[:, 5] / stacks[:, 6] + params.count_bonus * stacks[:, 6]).clamp(max=1.0)
     order = torch.sort(fused_scores, descending=True, stable=True).indices
     return Detections(
         boxes=fused_boxes[order].to(torch.float32),
         scores=fused_scores[order].to(torch.float32),
-        labels=labels[elected][order],
+        labels=labels.index_select(0, elected)[order],
     )

@@ -9,7 +9,7 @@ when enabled. Everything stays on the device of the inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 import torch
@@ -58,6 +58,18 @@ class FusionConfig:
     post_filter: bool = True
     containment: float = 0.9
     classes: tuple[str, ...] = EAD2019_CLASSES
+
+    @classmethod
+    def from_mapping(cls, section: Mapping[str, object]) -> FusionConfig:
+        """A config from a profile section (e.g. a TOML table); unknown keys are a ConfigError."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ConfigError(f"unknown fusion options {unknown}; known: {sorted(known)}")
+        values = dict(section)
+        if isinstance(values.get("model_weights"), list):
+            values["model_weights"] = tuple(values["model_weights"])
+        return cls(**values)
 
     def __post_init__(self) -> None:
         if self.mode not in FUSION_MODES:
@@ -111,13 +123,11 @@ def _check_inputs(per_model: Sequence[Detections], config: FusionConfig) -> None
     devices = {d.boxes.device for d in per_model}
     if len(devices) > 1:
         raise DataError(f"all models' detections must be on one device, got {sorted(map(str, devices))}")
-    for index, detections in enumerate(per_model):
-        labels = detections.labels
-        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= len(config.classes)):
-            raise DataError(
-                f"model {index} has labels outside 0..{len(config.classes) - 1}: "
-                f"{int(labels.min())}..{int(labels.max())}"
-            )
+    labels = torch.cat([d.labels for d in per_model])
+    if labels.numel() and not bool(((labels >= 0) & (labels < len(config.classes))).all()):
+        raise DataError(
+            f"labels must be in 0..{len(config.classes) - 1}, got {int(labels.min())}..{int(labels.max())}"
+        )
 
 
 def _union(per_model: Sequence[Detections], threshold: float) -> Detections:

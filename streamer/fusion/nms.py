@@ -24,7 +24,7 @@ import torch
 
 from streamer.fusion.box_ops import pairwise_iou
 
-_BLOCK = 1024
+_BLOCK = 256
 
 SoftNmsMethod = Literal["gaussian", "linear"]
 
@@ -33,6 +33,13 @@ def _categories_or_zeros(boxes: torch.Tensor, categories: torch.Tensor | None) -
     if categories is None:
         return torch.zeros(boxes.shape[0], dtype=torch.int64, device=boxes.device)
     return categories
+
+
+def _same_category(pairs: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """pairs (R, C) bool restricted to equal categories; rows (R,) and columns (C,) are sorted."""
+    if bool(rows[0] == rows[-1]) and bool(columns[0] == columns[-1]) and bool(rows[0] == columns[0]):
+        return pairs
+    return pairs & (rows[:, None] == columns[None, :])
 
 
 def _settle_block(suppresses: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
@@ -78,25 +85,22 @@ def nms(
         block_boxes = sorted_boxes[start : start + _BLOCK]
         block_categories = sorted_categories[start : start + _BLOCK]
         alive = torch.ones(block_boxes.shape[0], dtype=torch.bool, device=device)
-        if kept_boxes.shape[0] > 0:
-            first = int(torch.searchsorted(kept_categories, block_categories[:1]))
-            if first < kept_boxes.shape[0]:
-                outside = (pairwise_iou(block_boxes, kept_boxes[first:]) > iou_threshold) & (
-                    block_categories[:, None] == kept_categories[None, first:]
-                )
-                alive = ~outside.any(dim=1)
-        size = block_boxes.shape[0]
-        later = torch.ones(size, size, dtype=torch.bool, device=device).triu_(diagonal=1)
-        suppresses = (
-            (pairwise_iou(block_boxes, block_boxes) > iou_threshold)
-            & (block_categories[:, None] == block_categories[None, :])
-            & later
-        )
+        first = int(torch.searchsorted(kept_categories, block_categories[:1]))
+        if first < kept_boxes.shape[0]:
+            outside = _same_category(
+                pairwise_iou(block_boxes, kept_boxes[first:]) > iou_threshold,
+                block_categories,
+                kept_categories[first:],
+            )
+            alive = ~outside.any(dim=1)
+        suppresses = _same_category(
+            pairwise_iou(block_boxes, block_boxes) > iou_threshold, block_categories, block_categories
+        ).triu_(diagonal=1)
         keep = _settle_block(suppresses, alive)
         kept_chunks.append(start + torch.nonzero(keep).squeeze(1))  # (K, 1) -> (K,)
         kept_boxes = torch.cat([kept_boxes, block_boxes[keep]])
         kept_categories = torch.cat([kept_categories, block_categories[keep]])
-    kept = order[torch.cat(kept_chunks)]
+    kept = torch.sort(order[torch.cat(kept_chunks)]).values  # index order, so equal scores stay in it
     return kept[torch.sort(scores[kept], descending=True, stable=True).indices]
 
 

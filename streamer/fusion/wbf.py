@@ -1,22 +1,29 @@
 """Weighted Boxes Fusion (Solovyev et al.), matching `ensemble_boxes.weighted_boxes_fusion` with
 conf_type="avg" and allows_overflow=False.
 
-Per class, boxes (score >= skip_threshold, positive area, score multiplied by their model's weight) are
-visited by descending weighted score (ties: model order, then index order). Each joins the cluster whose
-current fused box has the highest IoU with it (first cluster on ties) when that IoU > iou_threshold, or
-starts a new cluster. A cluster's fused box is the score-weighted mean of its boxes, updated after every
-join. Cluster score = mean weighted score * min(M, cluster size) / sum(model weights).
-Output is sorted by descending score.
+Rules: per class, boxes (score >= skip_threshold, positive area, score multiplied by their model's weight)
+are visited by descending weighted score (ties: model order, then index order). Each joins the cluster
+whose current fused box has the highest IoU with it (the earliest cluster on ties) when that IoU >
+iou_threshold, or starts a new cluster. A cluster's fused box is the score-weighted mean of its boxes so
+far. Cluster score = mean weighted score * min(M, cluster size) / sum(model weights). Output is sorted by
+descending score.
 
-The visit is sequential by nature (each decision depends on the fused boxes left by the previous ones), so
-classes are processed side by side: boxes are padded per class into (K, W) and step t handles the t-th box
-of every class with one (K, W) IoU against the clusters. Cost: W steps (W = most boxes of one class), each
-O(K W) work and a fixed number of tensor operations.
+Computation without a loop over boxes: let g[k] be the cluster (the index of its first box) that box k
+joins. The decision for k depends only on g of earlier boxes, so "g <- decisions(g)" (every decision taken
+at once, from the fused boxes that g implies at each box's turn) is exact on a longer prefix after each
+pass and stops at the unique fixed point, the sequential result; starting from "every box alone", passes
+are few: between passes every choice is redirected to the first box of its chain (pointer jumping), so
+the second pass usually only confirms the result.
+A pass considers only pairs (box k, earlier cluster c) whose member hull touches box k (a fused box never
+leaves its members' hull, so other pairs have IoU 0), and gets cluster c's fused box at k's turn from
+prefix sums over the members sorted by (cluster, turn). Cost per pass: O(K W^2) cheap comparisons for
+the pairs (W = most boxes of one class) plus O(P log N) for the P pairs found.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -24,14 +31,122 @@ from streamer.fusion.box_ops import box_area, group_slots
 from streamer.types import Detections
 
 
-def _iou_with_clusters(box: torch.Tensor, clusters: torch.Tensor) -> torch.Tensor:
-    """IoU of box (K, 4) with clusters (K, W, 4) -> (K, W), as inter / (area_a + area_b - inter)."""
-    left = torch.maximum(clusters[..., 0], box[:, None, 0])
-    top = torch.maximum(clusters[..., 1], box[:, None, 1])
-    right = torch.minimum(clusters[..., 2], box[:, None, 2])
-    bottom = torch.minimum(clusters[..., 3], box[:, None, 3])
-    inter = (right - left).clamp_(min=0) * (bottom - top).clamp_(min=0)
-    return inter / (box_area(clusters) + box_area(box)[:, None] - inter)
+def _prepare(
+    per_model: Sequence[Detections], skip_threshold: float, weights: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Boxes (N, 4) float64, weighted scores (N,), labels (N,) in visiting order (class, score desc)."""
+    device = weights.device
+    counts = torch.tensor([len(d) for d in per_model], device=device)
+    model = torch.repeat_interleave(torch.arange(len(per_model), device=device), counts)
+    boxes = torch.cat([d.boxes for d in per_model]).to(torch.float64)
+    scores = torch.cat([d.scores for d in per_model]).to(torch.float64)
+    labels = torch.cat([d.labels for d in per_model])
+    keep = (scores >= skip_threshold) & (box_area(boxes) != 0)
+    boxes, labels = boxes[keep], labels[keep]
+    scores = scores[keep] * weights[model[keep]]
+    by_score = torch.sort(scores, descending=True, stable=True).indices
+    order = by_score[torch.sort(labels[by_score], stable=True).indices]
+    return boxes[order], scores[order], labels[order]
+
+
+@dataclass(frozen=True)
+class _ClassLayout:
+    """Boxes padded per class: cell (N,) position of each box in (K*W); item_at (K*W,) the inverse (-1:
+    empty); corners (4, K, W) box coordinates (nan where empty); width W; classes K."""
+
+    cell: torch.Tensor
+    item_at: torch.Tensor
+    corners: torch.Tensor
+    width: int
+    classes: int
+
+    @classmethod
+    def of(cls, boxes: torch.Tensor, labels: torch.Tensor) -> _ClassLayout:
+        """Layout of boxes (N, 4) whose labels (N,) are sorted."""
+        _, slot, width = group_slots(labels)  # labels are sorted, so the grouping order is the identity
+        classes = int(labels[-1]) + 1
+        cell = labels * width + slot
+        item_at = torch.full((classes * width,), -1, dtype=torch.int64, device=boxes.device)
+        item_at[cell] = torch.arange(boxes.shape[0], device=boxes.device)
+        padded = boxes.new_full((classes * width, 4), torch.nan)
+        padded[cell] = boxes
+        corners = padded.view(classes, width, 4).movedim(-1, 0)  # (K*W, 4) -> (4, K, W)
+        return cls(cell=cell, item_at=item_at, corners=corners, width=width, classes=classes)
+
+
+def _touching_pairs(
+    boxes: torch.Tensor, layout: _ClassLayout, cluster: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs (box k, cluster c) of one class, c opened before k's turn, the hull of c's members touching k.
+
+    boxes (N, 4) in visiting order, cluster (N,) current guess g. Returns k (P,), c (P,).
+    """
+    items = boxes.shape[0]
+    width = layout.width
+    members = cluster[:, None].expand(items, 2)
+    lows = boxes.new_full((items, 2), torch.inf).scatter_reduce_(0, members, boxes[:, :2], "amin")
+    highs = boxes.new_full((items, 2), -torch.inf).scatter_reduce_(0, members, boxes[:, 2:], "amax")
+    opened = cluster == torch.arange(items, device=boxes.device)
+    hull = boxes.new_full((layout.classes * width, 4), torch.nan)  # nan compares false: never touches
+    hull[layout.cell[opened]] = torch.cat([lows, highs], dim=1)[opened]
+    hull = hull.view(layout.classes, width, 4).movedim(-1, 0)  # (K*W, 4) -> (4, K, W) clusters
+    box = layout.corners
+    touching = (
+        (box[0, :, :, None] <= hull[2, :, None, :])
+        & (box[2, :, :, None] >= hull[0, :, None, :])
+        & (box[1, :, :, None] <= hull[3, :, None, :])
+        & (box[3, :, :, None] >= hull[1, :, None, :])
+    )  # (K, W boxes, W clusters)
+    touching &= torch.ones(width, width, dtype=torch.bool, device=boxes.device).tril_(diagonal=-1)
+    row, box_slot, cluster_slot = torch.nonzero(touching, as_tuple=True)
+    return layout.item_at[row * width + box_slot], layout.item_at[row * width + cluster_slot]
+
+
+def _decisions(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    layout: _ClassLayout,
+    cluster: torch.Tensor,
+    iou_threshold: float,
+) -> torch.Tensor:
+    """Every box's choice (cluster index, or itself for a new cluster) given the guess `cluster` (N,)."""
+    items = boxes.shape[0]
+    index = torch.arange(items, device=boxes.device)
+    box_at, cluster_at = _touching_pairs(boxes, layout, cluster)
+    key = cluster * items + index  # members grouped by cluster, in turn order
+    sorted_key, by_key = torch.sort(key)
+    weighted = torch.cat([boxes * scores[:, None], scores[:, None]], dim=1)[by_key]  # (N, 5)
+    before = torch.cat([weighted.new_zeros(1, 5), torch.cumsum(weighted, dim=0)])  # exclusive prefix sums
+    first = torch.searchsorted(sorted_key, cluster_at * items)
+    upto = torch.searchsorted(sorted_key, cluster_at * items + box_at)  # members that came before the box
+    state = before[upto] - before[first]  # (P, 5): sum of score * box, sum of score
+    fused = state[:, :4] / state[:, 4:]
+    box = boxes[box_at]
+    width = (torch.minimum(box[:, 2], fused[:, 2]) - torch.maximum(box[:, 0], fused[:, 0])).clamp_(min=0)
+    height = (torch.minimum(box[:, 3], fused[:, 3]) - torch.maximum(box[:, 1], fused[:, 1])).clamp_(min=0)
+    inter = width * height
+    iou = inter / (box_area(fused) + box_area(box) - inter)
+    best = torch.full((items,), -1.0, dtype=iou.dtype, device=iou.device).scatter_reduce_(
+        0, box_at, iou, "amax"
+    )
+    is_best = iou == best[box_at]
+    first_best = torch.full_like(index, items).scatter_reduce_(
+        0, box_at[is_best], cluster_at[is_best], "amin"
+    )
+    return torch.where(best > iou_threshold, first_best, index)
+
+
+def _follow_to_first(choice: torch.Tensor) -> torch.Tensor:
+    """Point every box (N,) at the first box of its chain (choice[k] <= k) by pointer jumping.
+
+    Keeps an already exact prefix unchanged and turns "joins the cluster of box m" into "joins the cluster
+    m joined", which usually makes the next pass the last one.
+    """
+    while True:
+        jumped = choice[choice]
+        if torch.equal(jumped, choice):
+            return choice
+        choice = jumped
 
 
 def weighted_boxes_fusion(
@@ -50,59 +165,25 @@ def weighted_boxes_fusion(
         dtype=torch.float64,
         device=device,
     )
-    counts = torch.tensor([len(d) for d in per_model], device=device)
-    model = torch.repeat_interleave(torch.arange(len(per_model), device=device), counts)
-    boxes = torch.cat([d.boxes for d in per_model]).to(torch.float64)
-    scores = torch.cat([d.scores for d in per_model]).to(torch.float64)
-    labels = torch.cat([d.labels for d in per_model])
-    keep = (scores >= skip_threshold) & (box_area(boxes) != 0)
-    boxes, labels, model = boxes[keep], labels[keep], model[keep]
-    scores = scores[keep] * weights[model]  # weighted scores
-    if boxes.shape[0] == 0:
+    boxes, scores, labels = _prepare(per_model, skip_threshold, weights)
+    items = boxes.shape[0]
+    if items == 0:
         return Detections.empty(device)
-
-    by_score = torch.sort(scores, descending=True, stable=True).indices
-    order, slot, width = group_slots(labels[by_score])
-    order = by_score[order]
-    classes = int(labels.max()) + 1
-    cell = labels[order] * width + slot
-    present = torch.zeros(classes * width, dtype=torch.bool, device=device)
-    present[cell] = True
-    padded_boxes = boxes.new_zeros((classes * width, 4))
-    padded_boxes[cell] = boxes[order]
-    padded_scores = scores.new_zeros(classes * width)
-    padded_scores[cell] = scores[order]
-    padded_boxes = padded_boxes.view(classes, width, 4).transpose(0, 1).contiguous()  # (W, K, 4) by step
-    padded_scores = padded_scores.view(classes, width).t().contiguous()  # (K*W,) -> (W, K)
-    present = present.view(classes, width).t().contiguous()  # (K*W,) -> (W, K)
-
-    box_sum = boxes.new_zeros((classes, width, 4))  # sum of score * box per cluster
-    score_sum = boxes.new_zeros((classes, width))
-    size = boxes.new_zeros((classes, width))
-    fused = boxes.new_zeros((classes, width, 4))
-    opened = torch.zeros(classes, dtype=torch.int64, device=device)  # clusters per class
-    rows = torch.arange(classes, device=device)
-    columns = torch.arange(width, device=device)
-    for step in range(width):
-        box, score, on = padded_boxes[step], padded_scores[step], present[step]
-        iou = torch.where(columns[None, :] < opened[:, None], _iou_with_clusters(box, fused), -1.0)
-        best_iou, best = iou.max(dim=1)
-        joins = best_iou > iou_threshold
-        target = torch.where(joins, best, opened).clamp_(max=width - 1)  # padding steps of full rows
-        gate = on.to(torch.float64)
-        box_sum[rows, target] += box * (score * gate)[:, None]
-        score_sum[rows, target] += score * gate
-        size[rows, target] += gate
-        fused[rows, target] = box_sum[rows, target] / score_sum[rows, target].clamp(min=1e-300)[:, None]
-        opened += (on & ~joins).to(torch.int64)
-
-    exists = columns[None, :] < opened[:, None]  # (K, W)
-    cluster_size = size[exists]
-    fused_scores = score_sum[exists] / cluster_size * cluster_size.clamp(max=len(per_model)) / weights.sum()
-    fused_labels = rows[:, None].expand(classes, width)[exists]
+    layout = _ClassLayout.of(boxes, labels)
+    cluster = torch.arange(items, device=device)
+    while True:
+        decided = _decisions(boxes, scores, layout, cluster, iou_threshold)
+        if torch.equal(decided, cluster):
+            break
+        cluster = _follow_to_first(decided)
+    score_sum = scores.new_zeros(items).index_add_(0, cluster, scores)
+    box_sum = boxes.new_zeros((items, 4)).index_add_(0, cluster, boxes * scores[:, None])
+    size = torch.bincount(cluster, minlength=items).to(torch.float64)
+    opened = cluster == torch.arange(items, device=device)
+    fused_scores = score_sum[opened] / size[opened] * size[opened].clamp(max=len(per_model)) / weights.sum()
     order = torch.sort(fused_scores, descending=True, stable=True).indices
     return Detections(
-        boxes=fused[exists][order].to(torch.float32),
+        boxes=(box_sum[opened] / score_sum[opened][:, None])[order].to(torch.float32),
         scores=fused_scores[order].to(torch.float32),
-        labels=fused_labels[order],
+        labels=labels[opened][order],
     )
