@@ -67,7 +67,7 @@ class Scene:
         tissue *= lumen_shading(rng, canvas_w, canvas_h)[..., None]
         self.canvas = tissue.astype(np.uint8)  # (canvas_h, canvas_w, 3)
         self.fov = fov_mask(rng, width, height)  # (H, W) bool
-        gain = vignette(width, height, rng.uniform(0.25, 0.5)) * self.fov  # (H, W)
+        gain = vignette(width, height, rng.uniform(0.2, 0.4)) * self.fov  # (H, W)
         self.gain = np.repeat(np.round(gain * 255.0).astype(np.uint8)[..., None], 3, axis=2)  # (H, W, 3)
         inner = cv2.erode(
             self.fov.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(2, int(24 * scale))

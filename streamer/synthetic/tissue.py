@@ -63,12 +63,12 @@ def render_tissue(rng: np.random.Generator, width: int, height: int, scale: floa
     crease = np.exp(-((distance / 0.12) ** 2))  # (H, W), 1 at the bottom of a crease
     height_map = relief * 2.0 + folds * rng.uniform(1.5, 3.0)  # (H, W) arbitrary height units
     height_map = cv2.GaussianBlur(height_map, (0, 0), 1.5 * scale)
-    grad_x = cv2.Sobel(height_map, cv2.CV_32F, 1, 0, ksize=5) / (scale * 3.0)
-    grad_y = cv2.Sobel(height_map, cv2.CV_32F, 0, 1, ksize=5) / (scale * 3.0)
+    grad_x = cv2.Sobel(height_map, cv2.CV_32F, 1, 0, ksize=5) / (scale * 5.0)
+    grad_y = cv2.Sobel(height_map, cv2.CV_32F, 0, 1, ksize=5) / (scale * 5.0)
     # Light comes from the scope (the viewer), slightly from one side: Lambert shading of the height map.
     light = rng.uniform(-0.6, 0.6, 2)
     normal_z = 1.0 / np.sqrt(1.0 + grad_x**2 + grad_y**2)
-    lambert = np.clip(normal_z * (1.0 + light[0] * grad_x + light[1] * grad_y), 0.3, 1.1)
+    lambert = np.clip(normal_z * (1.0 + light[0] * grad_x + light[1] * grad_y), 0.45, 1.1)
     cavity = (0.85 + 0.15 * relief) * (1.0 - 0.3 * crease)  # hollows and creases receive less light
 
     hue_mix = fractal_noise(rng, width, height, (300.0 * scale, 120.0 * scale), (1.0, 0.2))[..., None]
@@ -83,7 +83,7 @@ def render_tissue(rng: np.random.Generator, width: int, height: int, scale: floa
     colour = colour * (1.0 - vessels) + vessel_colour * vessels
 
     # Shadows on red tissue stay red: green and blue fall off faster than red.
-    shade = (lambert * cavity)[..., None] ** np.array((1.0, 1.5, 1.5), np.float32)  # (H, W, 3)
+    shade = (lambert * cavity)[..., None] ** np.array((1.0, 1.35, 1.35), np.float32)  # (H, W, 3)
     image = colour * shade * np.float32(1.08) + pits + mottling
     return np.clip(image, 0, 255).astype(np.uint8)
 
@@ -92,7 +92,7 @@ def lumen_shading(rng: np.random.Generator, width: int, height: int) -> np.ndarr
     """Darkening towards a lumen at a random place: (height, width) float32 gain in (0, 1]."""
     cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height
     sigma = rng.uniform(0.12, 0.3) * min(width, height)
-    depth = rng.uniform(0.35, 0.65)
+    depth = rng.uniform(0.3, 0.55)
     ys = np.arange(height, dtype=np.float32)[:, None] - cy
     xs = np.arange(width, dtype=np.float32)[None, :] - cx
     return 1.0 - depth * np.exp(-(xs**2 + ys**2) / (2.0 * sigma**2))
