@@ -14,14 +14,15 @@ BLUR, CONTRAST = 3, 4
 class TileThresholds:
     """tiles_across: tiles along the short side; fov_share: minimum share of a tile inside the field of
     view; blur_ratio: a tile is blurred when its Laplacian energy is below this fraction of the frame's
-    median tile; blur_min_std: grey-level std below which a tile is too flat to judge sharpness;
+    median tile; min_reference: median Laplacian energy (grey levels squared) below which the whole frame
+    is too flat to judge sharpness;
     dark_level: mean grey level (0-255) below which a tile is dark; flat_std: grey-level std below which
     a dark tile has lost its contrast; min_tiles: smallest group of tiles reported."""
 
     tiles_across: int = 16
     fov_share: float = 0.95
     blur_ratio: float = 0.2
-    blur_min_std: float = 2.0
+    min_reference: float = 1.0
     dark_level: float = 55.0
     flat_std: float = 14.0
     min_tiles: int = 2
@@ -87,12 +88,11 @@ def find_blur_and_contrast(
     dark = inside & (stats.mean < thresholds.dark_level) & (stats.std < thresholds.flat_std)
     contrast_score = 0.4 + 0.6 * np.clip(1.0 - stats.mean / thresholds.dark_level, 0.0, 1.0)
 
-    judged = inside & ~dark & (stats.std >= thresholds.blur_min_std)
+    judged = inside & ~dark
     judged_energy = stats.laplacian_energy[judged]
-    # Too few tiles to judge leaves the reference at 0, so no tile counts as blurred.
     reference = float(np.median(judged_energy)) if judged_energy.size >= 4 else 0.0
     relative = stats.laplacian_energy / max(reference, 1e-6)
-    blurred = judged & (relative < thresholds.blur_ratio)
+    blurred = judged & (relative < thresholds.blur_ratio) & (reference >= thresholds.min_reference)
     blur_score = 0.4 + 0.6 * np.clip(1.0 - relative / thresholds.blur_ratio, 0.0, 1.0)
 
     parts = [

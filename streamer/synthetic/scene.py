@@ -16,7 +16,7 @@ import numpy as np
 from streamer.errors import ConfigError
 from streamer.synthetic.fov import fov_mask, vignette
 from streamer.synthetic.instrument import INSTRUMENT, Instrument
-from streamer.synthetic.lens import CONTRAST, ViewEffect, make_effect
+from streamer.synthetic.lens import ARTIFACT, BLUR, CONTRAST, ViewEffect, make_effect
 from streamer.synthetic.sample import SyntheticSample
 from streamer.synthetic.stamp import Stamp, visible_box
 from streamer.synthetic.surface import draw_bubbles, draw_saturation, draw_specularities
@@ -27,6 +27,7 @@ from streamer.types import EAD2019_CLASSES
 _PRESENCE = (0.8, 0.35, 0.4, 0.35, 0.35, 0.35, 0.3)
 _COUNTS = ((1, 7), (1, 3), (1, 3), (1, 2), (1, 2), (1, 4), (1, 2))
 _SURFACE_DRAWERS = {0: draw_specularities, 1: draw_saturation, 5: draw_bubbles}
+_EFFECT_ORDER = {CONTRAST: 0, BLUR: 1, ARTIFACT: 2}
 
 
 def _check_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -102,6 +103,8 @@ class Scene:
                     effect = make_effect(label, rng, *self._point_in_view(rng), scale, width, height)
                     if effect is not None:
                         self.effects.append(effect)
+        # Darken first, then blur, then draw imaging artefacts, so each stays visible as what it is.
+        self.effects.sort(key=lambda effect: _EFFECT_ORDER[effect.stamp.label])
         # Surface artefacts under a dark low-contrast region no longer look like themselves: hide them.
         self.surface_visible = self.fov.copy()
         for effect in self.effects:

@@ -49,6 +49,12 @@ def _vessel_mask(rng: np.random.Generator, width: int, height: int, scale: float
     return cv2.GaussianBlur(mask, (0, 0), 0.8 * scale).astype(np.float32) / 255.0
 
 
+def _pink(rng: np.random.Generator, red: tuple[float, float], green: tuple[float, float]) -> np.ndarray:
+    """A random pink-red RGB colour (3,) float32 whose blue stays close to its green (no orange cast)."""
+    g = rng.uniform(*green)
+    return np.array((rng.uniform(*red), g, g - rng.uniform(-5.0, 12.0)), np.float32)
+
+
 def render_tissue(rng: np.random.Generator, width: int, height: int, scale: float) -> np.ndarray:
     """Lit wet mucosa: (height, width, 3) uint8 RGB.
 
@@ -63,8 +69,8 @@ def render_tissue(rng: np.random.Generator, width: int, height: int, scale: floa
     crease = np.exp(-((distance / 0.12) ** 2))  # (H, W), 1 at the bottom of a crease
     height_map = relief * 2.0 + folds * rng.uniform(1.5, 3.0)  # (H, W) arbitrary height units
     height_map = cv2.GaussianBlur(height_map, (0, 0), 1.5 * scale)
-    grad_x = cv2.Sobel(height_map, cv2.CV_32F, 1, 0, ksize=5) / (scale * 5.0)
-    grad_y = cv2.Sobel(height_map, cv2.CV_32F, 0, 1, ksize=5) / (scale * 5.0)
+    grad_x = cv2.Sobel(height_map, cv2.CV_32F, 1, 0, ksize=5) * (scale / 5.0)
+    grad_y = cv2.Sobel(height_map, cv2.CV_32F, 0, 1, ksize=5) * (scale / 5.0)
     # Light comes from the scope (the viewer), slightly from one side: Lambert shading of the height map.
     light = rng.uniform(-0.6, 0.6, 2)
     normal_z = 1.0 / np.sqrt(1.0 + grad_x**2 + grad_y**2)
@@ -72,8 +78,8 @@ def render_tissue(rng: np.random.Generator, width: int, height: int, scale: floa
     cavity = (0.85 + 0.15 * relief) * (1.0 - 0.3 * crease)  # hollows and creases receive less light
 
     hue_mix = fractal_noise(rng, width, height, (300.0 * scale, 120.0 * scale), (1.0, 0.2))[..., None]
-    pale = np.array(rng.uniform((225, 140, 125), (250, 180, 165)), np.float32)
-    deep = np.array(rng.uniform((185, 75, 65), (220, 110, 100)), np.float32)
+    pale = _pink(rng, red=(225, 250), green=(135, 170))
+    deep = _pink(rng, red=(185, 220), green=(70, 105))
     colour = pale * (1.0 - hue_mix) + deep * hue_mix  # (H, W, 3)
     pits = smooth_noise(rng, width, height, 3.0 * scale)[..., None] * np.float32(4.0)
     mottling = smooth_noise(rng, width, height, 12.0 * scale)[..., None] * np.float32(5.0)
@@ -84,7 +90,7 @@ def render_tissue(rng: np.random.Generator, width: int, height: int, scale: floa
 
     # Shadows on red tissue stay red: green and blue fall off faster than red.
     shade = (lambert * cavity)[..., None] ** np.array((1.0, 1.35, 1.35), np.float32)  # (H, W, 3)
-    image = colour * shade * np.float32(1.08) + pits + mottling
+    image = colour * shade * np.float32(1.25) + pits + mottling
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
