@@ -28,6 +28,7 @@ _PRESENCE = (0.8, 0.35, 0.4, 0.35, 0.35, 0.35, 0.3)
 _COUNTS = ((1, 7), (1, 3), (1, 3), (1, 2), (1, 2), (1, 4), (1, 2))
 _SURFACE_DRAWERS = {0: draw_specularities, 1: draw_saturation, 5: draw_bubbles}
 _EFFECT_ORDER = {CONTRAST: 0, BLUR: 1, ARTIFACT: 2}
+_CLIP_LEVEL = 228  # a canvas pixel whose every channel reaches this is a clipped highlight
 
 
 def _check_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -112,6 +113,19 @@ class Scene:
                 stamp = effect.stamp
                 h, w = stamp.mask.shape
                 self.surface_visible[stamp.y : stamp.y + h, stamp.x : stamp.x + w] &= ~stamp.mask
+        # Highlights clip the sensor, so vignetting does not dim them: keep the near-white canvas pixels
+        # and put them back after the light fall-off, except where the view is darkened or blurred.
+        clipped = self.canvas.min(axis=2) >= _CLIP_LEVEL  # (canvas_h, canvas_w)
+        self.highlights = np.where(clipped[..., None], self.canvas, 0).astype(
+            np.uint8
+        )  # (canvas_h, canvas_w, 3)
+        gate = self.surface_visible.copy()
+        for effect in self.effects:
+            if effect.stamp.label == BLUR:
+                stamp = effect.stamp
+                h, w = stamp.mask.shape
+                gate[stamp.y : stamp.y + h, stamp.x : stamp.x + w] &= ~stamp.mask
+        self.highlight_gate = np.repeat(gate[..., None] * np.uint8(255), 3, axis=2)  # (H, W, 3) 0 or 255
 
     def _point_in_view(self, rng: np.random.Generator) -> tuple[float, float]:
         """A random (x, y) view pixel well inside the field of view."""
@@ -153,6 +167,12 @@ class Scene:
                 boxes.append(box)
                 labels.append(INSTRUMENT)
         image = cv2.multiply(view, self.gain, scale=1.0 / 255.0)
+        gate = self.highlight_gate
+        if self.instrument is not None:
+            gate = gate.copy()
+            gate[painted] = 0
+        highlights = self.highlights[y0 : y0 + self.height, x0 : x0 + self.width]
+        image = cv2.max(image, cv2.bitwise_and(highlights, gate))
         return SyntheticSample(
             image=image,
             boxes=np.array(boxes, np.float32).reshape(-1, 4),  # (N, 4)
