@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from streamer.errors import ConfigError
+from streamer.synthetic.degrade import DEGRADATIONS, degrade
 from streamer.synthetic.fov import fov_mask, vignette
 from streamer.synthetic.instrument import INSTRUMENT, Instrument
 from streamer.synthetic.lens import ARTIFACT, BLUR, CONTRAST, ViewEffect, make_effect
@@ -36,6 +37,12 @@ def _check_size(size: tuple[int, int]) -> tuple[int, int]:
     if width < 64 or height < 64:
         raise ConfigError(f"synthetic frame size must be at least 64x64, got {width}x{height}")
     return width, height
+
+
+def _check_seed(seed: int) -> int:
+    if int(seed) != seed or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed}")
+    return int(seed)
 
 
 def _check_classes(classes: Sequence[int] | None) -> tuple[int, ...] | None:
@@ -190,7 +197,7 @@ def generate_frame(
     """
     width, height = _check_size(size)
     wanted = _check_classes(classes)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_check_seed(seed))
     sample = None
     for _ in range(8):
         scene = Scene(rng, width, height, wanted)
@@ -203,9 +210,12 @@ def generate_frame(
 
 class SyntheticVideo:
     """Consecutive frames of one scene seen by a smoothly moving camera; iterating yields SyntheticSample
-    forever. frame(i) is deterministic: the same seed, size and fps give the same frame i.
+    forever. frame(i) is deterministic: the same arguments give the same frame i.
 
-    size: (width, height) pixels; fps: frames per second of the camera clock.
+    size: (width, height) pixels; fps: frames per second of the camera clock; classes: as in
+    generate_frame; bad_share: expected share (0-1) of one-second stretches in which every frame is
+    degraded (one DEGRADATIONS kind and severity per stretch, recorded in SyntheticSample.degradation),
+    so a stream has unusable passages for a quality gate to reject; 0 keeps every frame clean.
     """
 
     def __init__(
@@ -214,10 +224,14 @@ class SyntheticVideo:
         size: tuple[int, int] = (640, 480),
         fps: float = 25.0,
         classes: Sequence[int] | None = None,
+        bad_share: float = 0.0,
     ) -> None:
         if fps <= 0:
             raise ConfigError(f"fps must be positive, got {fps}")
-        self.seed, self.size, self.fps = seed, _check_size(size), float(fps)
+        if not 0.0 <= bad_share <= 1.0:
+            raise ConfigError(f"bad_share must be in [0, 1], got {bad_share}")
+        self.seed, self.size, self.fps = _check_seed(seed), _check_size(size), float(fps)
+        self.bad_share = float(bad_share)
         width, height = self.size
         rng = np.random.default_rng(seed)
         margin = int(0.3 * min(width, height))
@@ -235,9 +249,24 @@ class SyntheticVideo:
         x, y = np.round(margin + 0.95 * margin * waves).astype(int)
         return int(x), int(y)
 
+    def degradation(self, index: int) -> tuple[str, float] | None:
+        """(kind, severity) applied to frame `index`, or None for a clean frame."""
+        if self.bad_share <= 0.0:
+            return None
+        stretch = np.random.default_rng((self.seed, int(index // self.fps), 1))
+        if stretch.random() >= self.bad_share:
+            return None
+        return str(stretch.choice(DEGRADATIONS)), float(stretch.uniform(0.0, 1.0))
+
     def frame(self, index: int) -> SyntheticSample:
         """Frame number `index` (0-based)."""
-        return self.scene.render(*self.offset(index), seconds=index / self.fps)
+        sample = self.scene.render(*self.offset(index), seconds=index / self.fps)
+        bad = self.degradation(index)
+        if bad is None:
+            return sample
+        kind, severity = bad
+        image = degrade(sample.image, kind, np.random.default_rng((self.seed, index, 2)), severity)
+        return SyntheticSample(image=image, boxes=sample.boxes, labels=sample.labels, degradation=kind)
 
     def __iter__(self) -> Iterator[SyntheticSample]:
         index = 0

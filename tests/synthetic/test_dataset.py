@@ -1,5 +1,6 @@
 """Dataset and video writers, and the `streamer synth` command."""
 
+import json
 from pathlib import Path
 
 import av
@@ -9,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from streamer.cli import app
-from streamer.errors import ConfigError
+from streamer.errors import ConfigError, SinkError
 from streamer.synthetic import SyntheticVideo, generate_frame, write_ead2019_dataset, write_video
 from streamer.synthetic.dataset import yolo_lines
+from streamer.types import EAD2019_CLASSES
 
 
 def read_yolo(path: Path, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +72,26 @@ def test_video_writer_makes_a_decodable_h264_clip(tmp_path):
     assert len(frames) == 4 and frames[0].shape == (96, 128, 3)
     expected = SyntheticVideo(1, (128, 96), fps=10).frame(3).image
     assert np.abs(frames[3].astype(np.int16) - expected).mean() < 6
+
+
+def test_video_writer_records_the_truth_of_every_frame(tmp_path):
+    truth = tmp_path / "truth.jsonl"
+    write_video(
+        tmp_path / "clip.mp4", seconds=2, seed=3, size=(96, 64), fps=5, bad_share=0.5, truth_path=truth
+    )
+    records = [json.loads(line) for line in truth.read_text().splitlines()]
+    video = SyntheticVideo(3, (96, 64), fps=5, bad_share=0.5)
+    assert [r["frame"] for r in records] == list(range(10))
+    for record in records:
+        sample = video.frame(record["frame"])
+        assert record["degradation"] == sample.degradation
+        assert record["labels"] == [EAD2019_CLASSES[label] for label in sample.labels]
+        np.testing.assert_allclose(np.array(record["boxes"]).reshape(-1, 4), sample.boxes, atol=0.1)
+
+
+def test_video_writer_reports_an_unwritable_path(tmp_path):
+    with pytest.raises(SinkError):
+        write_video(tmp_path / "missing" / "clip.mp4", seconds=0.2, seed=0, size=(64, 64), fps=10)
 
 
 def test_video_writer_rejects_odd_sizes(tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from streamer.errors import ConfigError
-from streamer.synthetic import SyntheticVideo, generate_frame
+from streamer.synthetic import DEGRADATIONS, SyntheticVideo, generate_frame
 from streamer.types import EAD2019_CLASSES
 
 SMALL = (192, 160)
@@ -86,3 +86,27 @@ def test_video_camera_moves_smoothly():
     first, second = video.frame(0).image.astype(np.int16), video.frame(1).image.astype(np.int16)
     other = SyntheticVideo(10, SMALL, fps=25).frame(0).image.astype(np.int16)
     assert np.abs(first - second).mean() < 0.5 * np.abs(first - other).mean()
+
+
+def test_video_bad_stretches_are_degraded_whole_seconds():
+    video = SyntheticVideo(12, (96, 96), fps=5, bad_share=0.5)
+    kinds = [video.frame(i).degradation for i in range(100)]  # 20 one-second stretches
+    stretches = [set(kinds[i : i + 5]) for i in range(0, 100, 5)]
+    assert all(len(stretch) == 1 for stretch in stretches), "a stretch mixes clean and degraded frames"
+    bad = sum(stretch != {None} for stretch in stretches)
+    assert 3 <= bad <= 17
+    assert all(kind in DEGRADATIONS for kind in kinds if kind is not None)
+    clean = SyntheticVideo(12, (96, 96), fps=5)
+    index = kinds.index(next(kind for kind in kinds if kind is not None))
+    assert clean.frame(index).degradation is None
+    assert clean.frame(index).image.tobytes() != video.frame(index).image.tobytes()
+    assert (
+        video.frame(index).image.tobytes()
+        == SyntheticVideo(12, (96, 96), 5, bad_share=0.5).frame(index).image.tobytes()
+    )
+
+
+@pytest.mark.parametrize("arguments", [{"seed": -1}, {"seed": 0, "fps": 0}, {"seed": 0, "bad_share": 1.5}])
+def test_video_rejects_bad_arguments(arguments):
+    with pytest.raises(ConfigError):
+        SyntheticVideo(**arguments)
