@@ -35,7 +35,13 @@ def video_command(
     width: Annotated[int, typer.Option(help="Frame width in pixels (even).")] = 1280,
     height: Annotated[int, typer.Option(help="Frame height in pixels (even).")] = 720,
     fps: Annotated[int, typer.Option(help="Frames per second.")] = 25,
+    bad_share: Annotated[float, typer.Option(help="Share of one-second stretches degraded (0-1).")] = 0.0,
+    truth: Annotated[
+        Path | None, typer.Option(help="Also write per-frame boxes to this JSON Lines file.")
+    ] = None,
 ) -> None:
     """Write an H.264 MP4 of a synthetic scene seen by a moving camera."""
-    frames = write_video(out, seconds=seconds, seed=seed, size=(width, height), fps=fps)
+    frames = write_video(
+        out, seconds=seconds, seed=seed, size=(width, height), fps=fps, bad_share=bad_share, truth_path=truth
+    )
     typer.echo(f"wrote {frames} frames to {out}")

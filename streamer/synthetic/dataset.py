@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 from pathlib import Path
 
 import av
@@ -12,6 +14,7 @@ import numpy as np
 from streamer.errors import ConfigError, SinkError
 from streamer.synthetic.sample import SyntheticSample
 from streamer.synthetic.scene import SyntheticVideo
+from streamer.types import EAD2019_CLASSES
 
 # Frames kept from each sequence are this many camera frames apart, so neighbours differ visibly.
 FRAME_STRIDE = 6
@@ -71,12 +74,30 @@ def write_ead2019_dataset(
     return written
 
 
+def _truth_record(index: int, sample: SyntheticSample) -> str:
+    """One JSON line of ground truth: frame index, degradation, boxes (pixels) and class names."""
+    record = {
+        "frame": index,
+        "degradation": sample.degradation,
+        "boxes": [[round(v, 1) for v in box] for box in sample.boxes.tolist()],
+        "labels": [EAD2019_CLASSES[label] for label in sample.labels.tolist()],
+    }
+    return json.dumps(record) + "\n"
+
+
 def write_video(
-    path: str | Path, seconds: float, seed: int, size: tuple[int, int] = (1280, 720), fps: int = 25
+    path: str | Path,
+    seconds: float,
+    seed: int,
+    size: tuple[int, int] = (1280, 720),
+    fps: int = 25,
+    bad_share: float = 0.0,
+    truth_path: str | Path | None = None,
 ) -> int:
     """Write `seconds` of a synthetic scene as H.264 MP4 (yuv420p) at `fps`; returns the frame count.
 
-    size: (width, height), both even.
+    size: (width, height), both even; bad_share: share of degraded one-second stretches (SyntheticVideo);
+    truth_path: optional JSON Lines file with each frame's boxes, class names and degradation.
     """
     width, height = int(size[0]), int(size[1])
     if width % 2 or height % 2:
@@ -84,16 +105,19 @@ def write_video(
     if seconds <= 0 or fps <= 0:
         raise ConfigError(f"seconds and fps must be positive, got {seconds} s at {fps} fps")
     frames = max(1, round(seconds * fps))
-    video = SyntheticVideo(seed, (width, height), fps)
+    video = SyntheticVideo(seed, (width, height), fps, bad_share=bad_share)
     try:
-        container = av.open(str(path), mode="w")
+        with contextlib.ExitStack() as outputs:
+            container = outputs.enter_context(av.open(str(path), mode="w"))
+            truth = outputs.enter_context(open(truth_path, "w")) if truth_path is not None else None
+            stream = container.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.options = {"crf": "20", "preset": "veryfast"}
+            for index, sample in enumerate(itertools.islice(video, frames)):
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(sample.image, format="rgb24")))
+                if truth is not None:
+                    truth.write(_truth_record(index, sample))
+            container.mux(stream.encode(None))
     except (OSError, av.FFmpegError) as error:
-        raise SinkError(f"cannot create {path}: {error}") from error
-    with container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "20", "preset": "veryfast"}
-        for sample in itertools.islice(video, frames):
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(sample.image, format="rgb24")))
-        container.mux(stream.encode(None))
+        raise SinkError(f"cannot write the synthetic video {path}: {error}") from error
     return frames

@@ -15,7 +15,9 @@ def fov_mask(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     cx, cy = width / 2.0, height / 2.0
     short = min(width, height)
     if rng.random() < 0.5:
-        radius = short / 2.0 * rng.uniform(0.98, 1.12)
+        # Wide frames show a larger disc cut by the top and bottom edges, as laparoscopes do.
+        stretch = (1.1, 1.35) if width > 1.2 * height else (0.98, 1.12)
+        radius = short / 2.0 * rng.uniform(*stretch)
         cv2.circle(mask, (round(cx), round(cy)), round(radius), 1, thickness=-1, lineType=cv2.LINE_8)
     else:
         half = short / 2.0 * rng.uniform(1.0, 1.06)

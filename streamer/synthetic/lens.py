@@ -66,17 +66,25 @@ class _BlendedEffect:
 
 
 class LocalBlur(_BlendedEffect):
-    """A soft-edged elliptical region blurred with a Gaussian of `sigma` pixels."""
+    """A soft-edged elliptical region blurred with a Gaussian of `sigma` pixels and veiled by `haze`
+    (a smear on the lens: 0 keeps the colours, 1 turns the region into its mean colour)."""
 
     label = BLUR
 
-    def __init__(self, region: tuple[int, int, int, int], sigma: float) -> None:
+    def __init__(self, region: tuple[int, int, int, int], sigma: float, haze: float) -> None:
         x0, y0, x1, y1 = region
-        super().__init__(region, _feathered_ellipse(x1 - x0, y1 - y0, 0.25))
-        self.sigma = sigma
+        super().__init__(region, _feathered_ellipse(x1 - x0, y1 - y0, 0.3))
+        self.sigma, self.haze = sigma, haze
 
     def target(self, patch: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(patch, (0, 0), self.sigma)
+        # A wide Gaussian is cheaper on a shrunk copy; the result is smooth, so enlarging it loses nothing.
+        height, width = patch.shape[:2]
+        factor = max(1, min(int(self.sigma / 2.0), height // 4, width // 4))
+        small = cv2.resize(patch, (width // factor, height // factor), interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(small, (0, 0), self.sigma / factor)
+        blurred = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        mean = blurred.reshape(-1, 3).mean(axis=0)  # (h*w, 3) -> (3,)
+        return blurred + (mean + 25.0 - blurred) * self.haze
 
 
 class LowContrast(_BlendedEffect):
@@ -86,7 +94,7 @@ class LowContrast(_BlendedEffect):
 
     def __init__(self, region: tuple[int, int, int, int], gain: float, flatten: float) -> None:
         x0, y0, x1, y1 = region
-        super().__init__(region, _feathered_ellipse(x1 - x0, y1 - y0, 0.35))
+        super().__init__(region, _feathered_ellipse(x1 - x0, y1 - y0, 0.6))
         self.gain, self.flatten = gain, flatten
 
     def target(self, patch: np.ndarray) -> np.ndarray:
@@ -165,12 +173,12 @@ def make_effect(
         x0, y0, x1, y1 = _region(rng, cx, cy, rng.uniform(70.0, 220.0) * scale, width, height)
         if min(x1 - x0, y1 - y0) < 12:
             return None
-        return LocalBlur((x0, y0, x1, y1), rng.uniform(3.0, 8.0) * scale)
+        return LocalBlur((x0, y0, x1, y1), rng.uniform(4.0, 10.0) * scale, rng.uniform(0.1, 0.35))
     if label == CONTRAST:
         x0, y0, x1, y1 = _region(rng, cx, cy, rng.uniform(70.0, 230.0) * scale, width, height)
         if min(x1 - x0, y1 - y0) < 12:
             return None
-        return LowContrast((x0, y0, x1, y1), rng.uniform(0.15, 0.4), rng.uniform(0.5, 0.85))
+        return LowContrast((x0, y0, x1, y1), rng.uniform(0.2, 0.45), rng.uniform(0.5, 0.85))
     if label == ARTIFACT:
         if rng.random() < 0.5:
             return ChromaticSparkle(rng, cx, cy, scale, width, height)

@@ -10,11 +10,13 @@ import numpy as np
 @dataclass(frozen=True, eq=False)
 class SyntheticSample:
     """image: (H, W, 3) uint8 RGB; boxes: (N, 4) float32 x1 y1 x2 y2 pixels (x2, y2 exclusive edges);
-    labels: (N,) int64 indices into EAD2019_CLASSES."""
+    labels: (N,) int64 indices into EAD2019_CLASSES; degradation: the DEGRADATIONS kind applied to the
+    whole frame (the boxes are those of the clean frame), None for a clean frame."""
 
     image: np.ndarray
     boxes: np.ndarray
     labels: np.ndarray
+    degradation: str | None = None
 
     def __post_init__(self) -> None:
         if self.image.dtype != np.uint8 or self.image.ndim != 3 or self.image.shape[2] != 3:

@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 
 from streamer.errors import ConfigError
+from streamer.synthetic.degrade import DEGRADATIONS, degrade
 from streamer.synthetic.fov import fov_mask, vignette
 from streamer.synthetic.instrument import INSTRUMENT, Instrument
-from streamer.synthetic.lens import CONTRAST, ViewEffect, make_effect
+from streamer.synthetic.lens import ARTIFACT, BLUR, CONTRAST, ViewEffect, make_effect
 from streamer.synthetic.sample import SyntheticSample
 from streamer.synthetic.stamp import Stamp, visible_box
 from streamer.synthetic.surface import draw_bubbles, draw_saturation, draw_specularities
@@ -27,6 +28,8 @@ from streamer.types import EAD2019_CLASSES
 _PRESENCE = (0.8, 0.35, 0.4, 0.35, 0.35, 0.35, 0.3)
 _COUNTS = ((1, 7), (1, 3), (1, 3), (1, 2), (1, 2), (1, 4), (1, 2))
 _SURFACE_DRAWERS = {0: draw_specularities, 1: draw_saturation, 5: draw_bubbles}
+_EFFECT_ORDER = {CONTRAST: 0, BLUR: 1, ARTIFACT: 2}
+_CLIP_LEVEL = 228  # a canvas pixel whose every channel reaches this is a clipped highlight
 
 
 def _check_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -34,6 +37,12 @@ def _check_size(size: tuple[int, int]) -> tuple[int, int]:
     if width < 64 or height < 64:
         raise ConfigError(f"synthetic frame size must be at least 64x64, got {width}x{height}")
     return width, height
+
+
+def _check_seed(seed: int) -> int:
+    if int(seed) != seed or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed}")
+    return int(seed)
 
 
 def _check_classes(classes: Sequence[int] | None) -> tuple[int, ...] | None:
@@ -67,7 +76,7 @@ class Scene:
         tissue *= lumen_shading(rng, canvas_w, canvas_h)[..., None]
         self.canvas = tissue.astype(np.uint8)  # (canvas_h, canvas_w, 3)
         self.fov = fov_mask(rng, width, height)  # (H, W) bool
-        gain = vignette(width, height, rng.uniform(0.25, 0.5)) * self.fov  # (H, W)
+        gain = vignette(width, height, rng.uniform(0.2, 0.4)) * self.fov  # (H, W)
         self.gain = np.repeat(np.round(gain * 255.0).astype(np.uint8)[..., None], 3, axis=2)  # (H, W, 3)
         inner = cv2.erode(
             self.fov.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(2, int(24 * scale))
@@ -102,6 +111,8 @@ class Scene:
                     effect = make_effect(label, rng, *self._point_in_view(rng), scale, width, height)
                     if effect is not None:
                         self.effects.append(effect)
+        # Darken first, then blur, then draw imaging artefacts, so each stays visible as what it is.
+        self.effects.sort(key=lambda effect: _EFFECT_ORDER[effect.stamp.label])
         # Surface artefacts under a dark low-contrast region no longer look like themselves: hide them.
         self.surface_visible = self.fov.copy()
         for effect in self.effects:
@@ -109,6 +120,19 @@ class Scene:
                 stamp = effect.stamp
                 h, w = stamp.mask.shape
                 self.surface_visible[stamp.y : stamp.y + h, stamp.x : stamp.x + w] &= ~stamp.mask
+        # Highlights clip the sensor, so vignetting does not dim them: keep the near-white canvas pixels
+        # and put them back after the light fall-off, except where the view is darkened or blurred.
+        clipped = self.canvas.min(axis=2) >= _CLIP_LEVEL  # (canvas_h, canvas_w)
+        self.highlights = np.where(clipped[..., None], self.canvas, 0).astype(
+            np.uint8
+        )  # (canvas_h, canvas_w, 3)
+        gate = self.surface_visible.copy()
+        for effect in self.effects:
+            if effect.stamp.label == BLUR:
+                stamp = effect.stamp
+                h, w = stamp.mask.shape
+                gate[stamp.y : stamp.y + h, stamp.x : stamp.x + w] &= ~stamp.mask
+        self.highlight_gate = np.repeat(gate[..., None] * np.uint8(255), 3, axis=2)  # (H, W, 3) 0 or 255
 
     def _point_in_view(self, rng: np.random.Generator) -> tuple[float, float]:
         """A random (x, y) view pixel well inside the field of view."""
@@ -150,6 +174,12 @@ class Scene:
                 boxes.append(box)
                 labels.append(INSTRUMENT)
         image = cv2.multiply(view, self.gain, scale=1.0 / 255.0)
+        gate = self.highlight_gate
+        if self.instrument is not None:
+            gate = gate.copy()
+            gate[painted] = 0
+        highlights = self.highlights[y0 : y0 + self.height, x0 : x0 + self.width]
+        image = cv2.max(image, cv2.bitwise_and(highlights, gate))
         return SyntheticSample(
             image=image,
             boxes=np.array(boxes, np.float32).reshape(-1, 4),  # (N, 4)
@@ -167,7 +197,7 @@ def generate_frame(
     """
     width, height = _check_size(size)
     wanted = _check_classes(classes)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_check_seed(seed))
     sample = None
     for _ in range(8):
         scene = Scene(rng, width, height, wanted)
@@ -180,9 +210,12 @@ def generate_frame(
 
 class SyntheticVideo:
     """Consecutive frames of one scene seen by a smoothly moving camera; iterating yields SyntheticSample
-    forever. frame(i) is deterministic: the same seed, size and fps give the same frame i.
+    forever. frame(i) is deterministic: the same arguments give the same frame i.
 
-    size: (width, height) pixels; fps: frames per second of the camera clock.
+    size: (width, height) pixels; fps: frames per second of the camera clock; classes: as in
+    generate_frame; bad_share: expected share (0-1) of one-second stretches in which every frame is
+    degraded (one DEGRADATIONS kind and severity per stretch, recorded in SyntheticSample.degradation),
+    so a stream has unusable passages for a quality gate to reject; 0 keeps every frame clean.
     """
 
     def __init__(
@@ -191,10 +224,14 @@ class SyntheticVideo:
         size: tuple[int, int] = (640, 480),
         fps: float = 25.0,
         classes: Sequence[int] | None = None,
+        bad_share: float = 0.0,
     ) -> None:
         if fps <= 0:
             raise ConfigError(f"fps must be positive, got {fps}")
-        self.seed, self.size, self.fps = seed, _check_size(size), float(fps)
+        if not 0.0 <= bad_share <= 1.0:
+            raise ConfigError(f"bad_share must be in [0, 1], got {bad_share}")
+        self.seed, self.size, self.fps = _check_seed(seed), _check_size(size), float(fps)
+        self.bad_share = float(bad_share)
         width, height = self.size
         rng = np.random.default_rng(seed)
         margin = int(0.3 * min(width, height))
@@ -212,9 +249,24 @@ class SyntheticVideo:
         x, y = np.round(margin + 0.95 * margin * waves).astype(int)
         return int(x), int(y)
 
+    def degradation(self, index: int) -> tuple[str, float] | None:
+        """(kind, severity) applied to frame `index`, or None for a clean frame."""
+        if self.bad_share <= 0.0:
+            return None
+        stretch = np.random.default_rng((self.seed, int(index // self.fps), 1))
+        if stretch.random() >= self.bad_share:
+            return None
+        return str(stretch.choice(DEGRADATIONS)), float(stretch.uniform(0.0, 1.0))
+
     def frame(self, index: int) -> SyntheticSample:
         """Frame number `index` (0-based)."""
-        return self.scene.render(*self.offset(index), seconds=index / self.fps)
+        sample = self.scene.render(*self.offset(index), seconds=index / self.fps)
+        bad = self.degradation(index)
+        if bad is None:
+            return sample
+        kind, severity = bad
+        image = degrade(sample.image, kind, np.random.default_rng((self.seed, index, 2)), severity)
+        return SyntheticSample(image=image, boxes=sample.boxes, labels=sample.labels, degradation=kind)
 
     def __iter__(self) -> Iterator[SyntheticSample]:
         index = 0

@@ -16,6 +16,7 @@ class Stamp:
     x: int
     y: int
     mask: np.ndarray
+    area: int
 
     @classmethod
     def from_mask(cls, label: int, x: int, y: int, mask: np.ndarray) -> Stamp | None:
@@ -25,11 +26,10 @@ class Stamp:
         if rows.size == 0:
             return None
         crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        return cls(label=label, x=x + int(cols[0]), y=y + int(rows[0]), mask=np.ascontiguousarray(crop))
-
-    @property
-    def area(self) -> int:
-        return int(np.count_nonzero(self.mask))
+        crop = np.ascontiguousarray(crop)
+        return cls(
+            label=label, x=x + int(cols[0]), y=y + int(rows[0]), mask=crop, area=int(np.count_nonzero(crop))
+        )
 
 
 def visible_box(

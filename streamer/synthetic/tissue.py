@@ -38,7 +38,7 @@ def _vessel_mask(rng: np.random.Generator, width: int, height: int, scale: float
         turn = rng.normal(0.0, 0.22, steps).cumsum() + heading  # (steps,) radians
         step = 4.0 * scale
         path = start + np.stack([np.cos(turn), np.sin(turn)], 1).cumsum(0) * step  # (steps, 2) x y
-        thickness = max(1, round(rng.uniform(1.0, 3.2) * scale))
+        thickness = max(1, round(rng.uniform(0.8, 2.4) * scale))
         cv2.polylines(mask, [np.round(path).astype(np.int32)], False, 255, thickness, cv2.LINE_AA)
         for _ in range(int(rng.integers(1, 4))):
             at = int(rng.integers(0, steps))
@@ -49,36 +49,48 @@ def _vessel_mask(rng: np.random.Generator, width: int, height: int, scale: float
     return cv2.GaussianBlur(mask, (0, 0), 0.8 * scale).astype(np.float32) / 255.0
 
 
+def _pink(rng: np.random.Generator, red: tuple[float, float], green: tuple[float, float]) -> np.ndarray:
+    """A random pink-red RGB colour (3,) float32 whose blue stays close to its green (no orange cast)."""
+    g = rng.uniform(*green)
+    return np.array((rng.uniform(*red), g, g - rng.uniform(-5.0, 12.0)), np.float32)
+
+
 def render_tissue(rng: np.random.Generator, width: int, height: int, scale: float) -> np.ndarray:
     """Lit wet mucosa: (height, width, 3) uint8 RGB.
 
     scale: pixels per unit of a 512-pixel frame (1.0 at 512x512), so detail keeps its apparent size.
     """
-    cells = tuple(c * scale for c in (180.0, 90.0, 40.0, 16.0))
-    relief = fractal_noise(rng, width, height, cells, (1.0, 0.55, 0.25, 0.08))
-    # Folds: ridges where a second low-frequency field crosses its mid level.
-    ridge_field = fractal_noise(rng, width, height, (150.0 * scale, 70.0 * scale), (1.0, 0.4))
-    folds = np.exp(-(((ridge_field - 0.5) / 0.09) ** 2))
-    height_map = relief * 2.0 + folds * 1.2  # (H, W) arbitrary height units
-    grad_x = cv2.Sobel(height_map, cv2.CV_32F, 1, 0, ksize=5) / (scale * 12.0)
-    grad_y = cv2.Sobel(height_map, cv2.CV_32F, 0, 1, ksize=5) / (scale * 12.0)
-    # Light comes from the scope (the viewer), slightly from above: Lambert shading of the height map.
+    relief = fractal_noise(rng, width, height, (200.0 * scale, 100.0 * scale), (1.0, 0.35))
+    # Folds: rounded crests with sharp creases where a low-frequency field crosses its mid level.
+    distance = np.abs(
+        2.0 * fractal_noise(rng, width, height, (150.0 * scale, 70.0 * scale), (1.0, 0.3)) - 1.0
+    )
+    folds = np.sqrt(distance)  # (H, W) in [0, 1], 0 in a crease
+    crease = np.exp(-((distance / 0.12) ** 2))  # (H, W), 1 at the bottom of a crease
+    height_map = relief * 2.0 + folds * rng.uniform(1.5, 3.0)  # (H, W) arbitrary height units
+    height_map = cv2.GaussianBlur(height_map, (0, 0), 1.5 * scale)
+    grad_x = cv2.Sobel(height_map, cv2.CV_32F, 1, 0, ksize=5) * (scale / 5.0)
+    grad_y = cv2.Sobel(height_map, cv2.CV_32F, 0, 1, ksize=5) * (scale / 5.0)
+    # Light comes from the scope (the viewer), slightly from one side: Lambert shading of the height map.
+    light = rng.uniform(-0.6, 0.6, 2)
     normal_z = 1.0 / np.sqrt(1.0 + grad_x**2 + grad_y**2)
-    lambert = np.clip(normal_z * (0.85 - 0.35 * grad_y - 0.15 * grad_x), 0.15, 1.1)
-    gloss = np.clip(normal_z - 0.985, 0.0, None) * 14.0  # wet sheen on surfaces facing the light
+    lambert = np.clip(normal_z * (1.0 + light[0] * grad_x + light[1] * grad_y), 0.45, 1.1)
+    cavity = (0.85 + 0.15 * relief) * (1.0 - 0.3 * crease)  # hollows and creases receive less light
 
-    hue_mix = fractal_noise(rng, width, height, (260.0 * scale, 110.0 * scale), (1.0, 0.25))[..., None]
-    pale = np.array(rng.uniform((225, 140, 125), (250, 175, 160)), np.float32)
-    deep = np.array(rng.uniform((180, 70, 60), (215, 105, 95)), np.float32)
+    hue_mix = fractal_noise(rng, width, height, (300.0 * scale, 120.0 * scale), (1.0, 0.2))[..., None]
+    pale = _pink(rng, red=(225, 250), green=(135, 170))
+    deep = _pink(rng, red=(185, 220), green=(70, 105))
     colour = pale * (1.0 - hue_mix) + deep * hue_mix  # (H, W, 3)
-    grain = smooth_noise(rng, width, height, 2.5 * scale)[..., None] * 5.0
+    pits = smooth_noise(rng, width, height, 3.0 * scale)[..., None] * np.float32(4.0)
+    mottling = smooth_noise(rng, width, height, 12.0 * scale)[..., None] * np.float32(5.0)
 
-    vessels = _vessel_mask(rng, width, height, scale)[..., None] * rng.uniform(0.35, 0.6)
-    vessel_colour = np.array((125, 25, 35), np.float32)
+    vessels = _vessel_mask(rng, width, height, scale)[..., None] * rng.uniform(0.2, 0.45)
+    vessel_colour = np.array((140, 35, 45), np.float32)
     colour = colour * (1.0 - vessels) + vessel_colour * vessels
 
-    shade = (lambert * (1.0 - 0.18 * folds))[..., None]
-    image = colour * shade + grain + gloss[..., None] * 255.0
+    # Shadows on red tissue stay red: green and blue fall off faster than red.
+    shade = (lambert * cavity)[..., None] ** np.array((1.0, 1.35, 1.35), np.float32)  # (H, W, 3)
+    image = colour * shade * np.float32(1.25) + pits + mottling
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
@@ -86,7 +98,7 @@ def lumen_shading(rng: np.random.Generator, width: int, height: int) -> np.ndarr
     """Darkening towards a lumen at a random place: (height, width) float32 gain in (0, 1]."""
     cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height
     sigma = rng.uniform(0.12, 0.3) * min(width, height)
-    depth = rng.uniform(0.35, 0.65)
+    depth = rng.uniform(0.3, 0.55)
     ys = np.arange(height, dtype=np.float32)[:, None] - cy
     xs = np.arange(width, dtype=np.float32)[None, :] - cx
     return 1.0 - depth * np.exp(-(xs**2 + ys**2) / (2.0 * sigma**2))
