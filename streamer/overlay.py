@@ -22,6 +22,7 @@ CLASS_COLOURS: tuple[tuple[int, int, int], ...] = (
 GOOD_COLOUR = (0, 190, 0)
 BAD_COLOUR = (220, 0, 0)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
+MIN_CAPTIONED_SIDE = 12  # boxes smaller than this (in line-width units) are drawn without a caption
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Overlay:
         for (x1, y1, x2, y2), score, label in zip(boxes, scores, labels, strict=True):
             colour = CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]
             cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, unit)
+            if min(x2 - x1, y2 - y1) < MIN_CAPTIONED_SIDE * unit:
+                continue  # small boxes keep their colour but no caption, so clusters stay readable
             caption = f"{self._class_names[int(label)]} {score:.2f}"
             self._label(canvas, caption, (x1, max(y1 - 3 * unit, 10 * unit)), colour, unit, scale=0.35)
 

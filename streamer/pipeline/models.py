@@ -6,6 +6,7 @@ from pathlib import Path
 
 from streamer.backends.base import Engine, Task
 from streamer.backends.noop import NoopEngine
+from streamer.classical.engine import ClassicalDetectorEngine
 from streamer.config import RunConfig
 from streamer.errors import ModelError
 from streamer.paths import ENGINES_DIR
@@ -31,8 +32,10 @@ def load_one(name: str, task: Task, config: RunConfig) -> Engine:
     """Load one engine for `task` on the configured backend and device."""
     if name == NOOP_MODEL:
         return NoopEngine(task, config.device)
-    if name == CLASSICAL_MODEL and task == "classifier":
-        return ClassicalQualityEngine(config.device)
+    if name == CLASSICAL_MODEL:
+        if task == "classifier":
+            return ClassicalQualityEngine(config.device)
+        return ClassicalDetectorEngine(config.device)
     path = resolve_model_path(name)
     from streamer.backends.factory import load_engine
 

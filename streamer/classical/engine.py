@@ -1,0 +1,47 @@
+"""The classical detector behind the Engine interface, so it can run in the pipeline and join an ensemble."""
+
+from __future__ import annotations
+
+import torch
+
+from streamer.backends.base import EngineSpec
+from streamer.classical.detector import ClassicalDetector
+from streamer.types import EAD2019_CLASSES
+
+CLASSICAL_DETECTOR_INPUT = (512, 512)  # (H, W) the thresholds were tuned at, like EAD2019 frames
+
+
+class ClassicalDetectorEngine:
+    """Denormalises the batch, runs ClassicalDetector per image, and pads the results into the detector
+    engine contract: {"boxes": (B, A, 4) input pixels, "scores": (B, A, K)} with A = most boxes of an image
+    (padding rows score 0)."""
+
+    backend = "classical"
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.spec = EngineSpec(
+            name="classical-detector",
+            task="detector",
+            classes=EAD2019_CLASSES,
+            input_size=CLASSICAL_DETECTOR_INPUT,
+        )
+        self.device = torch.device(device)
+        self._detector = ClassicalDetector()
+
+    def infer(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        mean = torch.tensor(self.spec.mean, device=batch.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.spec.std, device=batch.device).view(1, 3, 1, 1)
+        pixels = ((batch * std + mean) * 255.0).round().clamp(0, 255).to(torch.uint8)
+        images = pixels.permute(0, 2, 3, 1).cpu().numpy()  # (B, 3, H, W) -> (B, H, W, 3)
+        found = [self._detector.detect(image) for image in images]
+        anchors = max((len(d) for d in found), default=0)
+        boxes = torch.zeros((len(found), anchors, 4))
+        scores = torch.zeros((len(found), anchors, len(EAD2019_CLASSES)))
+        for row, detections in enumerate(found):
+            count = len(detections)
+            boxes[row, :count] = detections.boxes
+            scores[row, torch.arange(count), detections.labels] = detections.scores
+        return {"boxes": boxes.to(self.device), "scores": scores.to(self.device)}
+
+    def close(self) -> None:
+        """Nothing to release."""
