@@ -9,10 +9,14 @@ import typer
 from streamer.errors import StreamerError
 from streamer.evaluate.cli import app as eval_app
 from streamer.synthetic.cli import app as synth_app
+from streamer.train.cli import app as train_app
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Real-time endoscopy video stream processor.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Real-time endoscopy video stream processor."
+)
 app.add_typer(eval_app, name="eval")
 app.add_typer(synth_app, name="synth")
+app.add_typer(train_app, name="train")
 
 
 @app.callback()
