@@ -8,6 +8,7 @@ import typer
 
 from streamer.errors import StreamerError
 from streamer.evaluate.cli import app as eval_app
+from streamer.models.classify_cli import classify_command
 from streamer.synthetic.cli import app as synth_app
 from streamer.train.cli import app as train_app
 
@@ -17,6 +18,7 @@ app = typer.Typer(
 app.add_typer(eval_app, name="eval")
 app.add_typer(synth_app, name="synth")
 app.add_typer(train_app, name="train")
+app.command("classify")(classify_command)
 
 
 @app.callback()
