@@ -16,7 +16,12 @@ def one_thread():
 def test_tiny_retinanet_overfits_one_batch(one_thread):
     torch.manual_seed(0)
     model = retinanet(
-        backbone="lite", input_size=(64, 64), fpn_channels=16, head_width=16, head_depth=1, backbone_width=0.25
+        backbone="lite",
+        input_size=(64, 64),
+        fpn_channels=16,
+        head_width=16,
+        head_depth=1,
+        backbone_width=0.25,
     )
     images = torch.randn(2, 3, 64, 64)
     boxes = [
