@@ -62,11 +62,22 @@ def detector_command(
     classification_weight: Annotated[float, typer.Option(help="Weight of the focal term (m2: 2).")] = 1.0,
     max_minutes: MaxMinutes = None,
     resume: Resume = False,
+    evaluate_only: Annotated[
+        bool, typer.Option("--evaluate-only", help="Only score OUTPUT on the --data / --synthetic frames.")
+    ] = False,
     seed: Seed = 0,
     threads: Threads = 2,
 ) -> None:
-    """Train a RetinaNet on EAD2019-format folders and/or synthetic frames; split by sequence."""
-    from streamer.train.detector import DETECTOR_ARCHITECTURES, DetectorTrainConfig, train_detector
+    """Train a RetinaNet on EAD2019-format folders and/or synthetic frames; split by sequence.
+
+    With --evaluate-only, print the EAD2019 score (IoU 0.25) of the model in OUTPUT on those frames instead.
+    """
+    from streamer.train.detector import (
+        DETECTOR_ARCHITECTURES,
+        DetectorTrainConfig,
+        evaluate_detector,
+        train_detector,
+    )
 
     if architecture not in DETECTOR_ARCHITECTURES:
         raise ConfigError(
@@ -82,8 +93,17 @@ def detector_command(
             write_ead2019_dataset(synthetic_dir, count=synthetic, seed=synthetic_seed, size=512)
         folders.append(synthetic_dir)
     if not folders:
-        raise ConfigError("no training data: give --data FOLDER and/or --synthetic COUNT")
+        raise ConfigError("no data: give --data FOLDER and/or --synthetic COUNT")
     torch.set_num_threads(threads)
+    if evaluate_only:
+        from streamer.models.store import load_model
+
+        model, manifest = load_model(output)
+        for folder in folders:
+            typer.echo(
+                json.dumps({"folder": str(folder), **evaluate_detector(model, manifest, folder).to_json()})
+            )
+        return
     config = DetectorTrainConfig(
         data=tuple(folders),
         output=output,
