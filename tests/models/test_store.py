@@ -5,7 +5,15 @@ import pytest
 import torch
 
 from streamer.errors import ModelError
-from streamer.models.store import build_model, engine_spec, load_manifest, load_model, save_model
+from streamer.models.store import (
+    build_model,
+    engine_spec,
+    load_manifest,
+    load_model,
+    save_model,
+    update_manifest,
+    verified_onnx_path,
+)
 
 ARCHITECTURE = {"builder": "classifier", "backbone": "lite", "input_size": [64, 64], "width": 0.25}
 
@@ -90,3 +98,15 @@ def test_unknown_builder_is_a_model_error(tmp_path):
         build_model({"builder": "yolo"})
     with pytest.raises(ModelError, match="does not fit builder"):
         build_model({"builder": "retinanet", "depth": 3})
+
+
+def test_onnx_file_is_checked_against_its_hash(saved, tmp_path):
+    _, folder = saved
+    (folder / "model.onnx").write_bytes(b"onnx bytes")
+    manifest = update_manifest(folder, onnx="model.onnx", onnx_sha256="0" * 64)
+    with pytest.raises(ModelError, match=r"ONNX file .* does not match"):
+        verified_onnx_path(manifest)
+    bare = tmp_path / "bare.onnx"
+    bare.write_bytes(b"onnx bytes")
+    with pytest.raises(ModelError, match="no manifest"):
+        load_manifest(bare)
