@@ -102,7 +102,7 @@ def fit(
                 step += 1
                 if step % config.log_every == 0:
                     for key, value in losses.items():
-                        writer.add_scalar(f"train/{key}", float(value), step)
+                        writer.add_scalar(f"train/{key}", float(value.detach()), step)
                     writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
                 progress.set_postfix(loss=f"{losses['loss'].item():.4f}")
                 if config.max_minutes is not None and time.monotonic() - started > config.max_minutes * 60:
