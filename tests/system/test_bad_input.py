@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
+from streamer.paths import DEMO_CLIP, ENGINES_DIR
 from tests.support import decoded_frame_count, read_jsonl, run_streamer
 
 
@@ -22,12 +25,35 @@ def _text_file(tmp_path: Path) -> str:
     return str(path)
 
 
+def _audio_only(tmp_path: Path) -> str:
+    path = tmp_path / "audio.m4a"
+    with av.open(str(DEMO_CLIP)) as source, av.open(str(path), "w") as target:
+        audio = source.streams.audio[0]
+        stream = target.add_stream_from_template(audio)
+        for packet in source.demux(audio):
+            if packet.dts is not None:
+                packet.stream = stream
+                target.mux(packet)
+    return str(path)
+
+
+def _tampered_model(tmp_path: Path) -> str:
+    folder = tmp_path / "tampered"
+    shutil.copytree(ENGINES_DIR / "quality-lite", folder)
+    for name in ("model.onnx", "model.pt"):
+        data = bytearray((folder / name).read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (folder / name).write_bytes(bytes(data))
+    return str(folder)
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
         (lambda tmp: ["run", str(tmp / "missing.mp4")], "no such file"),
         (lambda tmp: ["run", _corrupt(tmp)], "corrupt"),
         (lambda tmp: ["run", _text_file(tmp)], "corrupt"),
+        (lambda tmp: ["run", _audio_only(tmp)], "no video stream"),
         (lambda tmp: ["run", "/dev/video99"], "no such file or device"),
         (lambda tmp: ["run", "rtsp://127.0.0.1:9/live"], "cannot reach"),
         (lambda tmp: ["run", "synthetic", "--profile", "no-such-profile"], "unknown profile"),
@@ -35,9 +61,24 @@ def _text_file(tmp_path: Path) -> str:
             lambda tmp: ["run", "synthetic", "--profile", "noop", "--classifier", str(tmp / "nope.onnx")],
             "model not found",
         ),
+        (
+            lambda tmp: ["run", "synthetic", "--profile", "noop", "--classifier", _tampered_model(tmp)],
+            "sha256",
+        ),
         (lambda tmp: ["run", "synthetic", "--profile", "noop", "--batch", "0"], "--batch"),
     ],
-    ids=["missing", "corrupt", "not-a-video", "no-device", "unreachable", "profile", "model", "batch"],
+    ids=[
+        "missing",
+        "corrupt",
+        "not-a-video",
+        "no-video-stream",
+        "no-device",
+        "unreachable",
+        "profile",
+        "model",
+        "tampered-model",
+        "batch",
+    ],
 )
 def test_bad_input_is_one_line_and_nonzero(arguments, message: str, tmp_path: Path) -> None:
     done = run_streamer(*arguments(tmp_path), "--out", str(tmp_path / "out"), timeout=120)
