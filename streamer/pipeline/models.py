@@ -25,7 +25,9 @@ def resolve_model_path(name: str) -> Path:
     path = Path(name)
     if path.exists():
         return path
-    raise ModelError(f"model not found: {name} (neither engines/{name} nor a path)")
+    if path.name == name:
+        raise ModelError(f"model not found: {name} (neither a shipped model in engines/ nor a path)")
+    raise ModelError(f"model not found: {name}")
 
 
 def load_one(name: str, task: Task, config: RunConfig) -> Engine:
