@@ -45,6 +45,18 @@ def decoded_frame_count(path: Path) -> tuple[int, float]:
         return count, float(stream.average_rate or 0)
 
 
+def audio_only_copy(video: Path, target: Path) -> Path:
+    """Copy only the audio stream of `video` into `target` (a file with no video stream)."""
+    with av.open(str(video)) as source, av.open(str(target), "w") as output:
+        audio = source.streams.audio[0]
+        stream = output.add_stream_from_template(audio)
+        for packet in source.demux(audio):
+            if packet.dts is not None:
+                packet.stream = stream
+                output.mux(packet)
+    return target
+
+
 def streamer_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "streamer", *args]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from streamer.capture.image_source import ImageSource
 from streamer.capture.open_source import open_source
 from streamer.config import CaptureBackend, CaptureConfig
 from streamer.errors import SourceError
+from tests.support import audio_only_copy
 
 
 def test_pyav_reads_the_real_clip_with_timestamps(real_clip: Path) -> None:
@@ -62,24 +62,12 @@ def _random_bytes(tmp_path: Path) -> str:
     return str(path)
 
 
-def _audio_only(real_clip: Path, tmp_path: Path) -> str:
-    path = tmp_path / "audio.m4a"
-    with av.open(str(real_clip)) as source, av.open(str(path), "w") as target:
-        audio = source.streams.audio[0]
-        stream = target.add_stream_from_template(audio)
-        for packet in source.demux(audio):
-            if packet.dts is not None:
-                packet.stream = stream
-                target.mux(packet)
-    return str(path)
-
-
 @pytest.mark.parametrize(
     ("make_spec", "message"),
     [
         (lambda clip, tmp: str(tmp / "missing.mp4"), "no such file"),
         (lambda clip, tmp: _random_bytes(tmp), "not a video, or corrupt"),
-        (lambda clip, tmp: _audio_only(clip, tmp), "no video stream"),
+        (lambda clip, tmp: str(audio_only_copy(clip, tmp / "audio.m4a")), "no video stream"),
         (lambda clip, tmp: "/dev/video99", "no such file or device"),
         (lambda clip, tmp: "rtsp://127.0.0.1:9/stream", "cannot reach"),
         (lambda clip, tmp: str(tmp / "empty_folder"), "no images found"),

@@ -5,12 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
 from streamer.paths import DEMO_CLIP, ENGINES_DIR
-from tests.support import decoded_frame_count, read_jsonl, run_streamer
+from tests.support import audio_only_copy, decoded_frame_count, read_jsonl, run_streamer
 
 
 def _corrupt(tmp_path: Path) -> str:
@@ -22,18 +21,6 @@ def _corrupt(tmp_path: Path) -> str:
 def _text_file(tmp_path: Path) -> str:
     path = tmp_path / "notes.mkv"
     path.write_text("this is not a video\n")
-    return str(path)
-
-
-def _audio_only(tmp_path: Path) -> str:
-    path = tmp_path / "audio.m4a"
-    with av.open(str(DEMO_CLIP)) as source, av.open(str(path), "w") as target:
-        audio = source.streams.audio[0]
-        stream = target.add_stream_from_template(audio)
-        for packet in source.demux(audio):
-            if packet.dts is not None:
-                packet.stream = stream
-                target.mux(packet)
     return str(path)
 
 
@@ -53,7 +40,7 @@ def _tampered_model(tmp_path: Path) -> str:
         (lambda tmp: ["run", str(tmp / "missing.mp4")], "no such file"),
         (lambda tmp: ["run", _corrupt(tmp)], "corrupt"),
         (lambda tmp: ["run", _text_file(tmp)], "corrupt"),
-        (lambda tmp: ["run", _audio_only(tmp)], "no video stream"),
+        (lambda tmp: ["run", str(audio_only_copy(DEMO_CLIP, tmp / "audio.m4a"))], "no video stream"),
         (lambda tmp: ["run", "/dev/video99"], "no such file or device"),
         (lambda tmp: ["run", "rtsp://127.0.0.1:9/live"], "cannot reach"),
         (lambda tmp: ["run", "synthetic", "--profile", "no-such-profile"], "unknown profile"),
