@@ -15,6 +15,13 @@ from streamer.quality.classical_engine import ClassicalQualityEngine
 NO_MODEL = "none"
 NOOP_MODEL = "noop"
 CLASSICAL_MODEL = "classical"
+DEFAULT_MAX_BATCH = 8
+
+
+def engine_max_batch(batch: int) -> int:
+    """The batch range engines are built for: at least DEFAULT_MAX_BATCH, so that `streamer build` and runs
+    with any smaller --batch share one cached engine."""
+    return max(DEFAULT_MAX_BATCH, batch)
 
 
 def resolve_model_path(name: str) -> Path:
@@ -41,7 +48,9 @@ def load_one(name: str, task: Task, config: RunConfig) -> Engine:
     path = resolve_model_path(name)
     from streamer.backends.factory import load_engine
 
-    engine = load_engine(path, backend=config.backend, device=config.device, max_batch=max(config.batch, 1))
+    engine = load_engine(
+        path, backend=config.backend, device=config.device, max_batch=engine_max_batch(config.batch)
+    )
     if engine.spec.task != task:
         raise ModelError(f"{name} is a {engine.spec.task}, expected a {task}")
     return engine
