@@ -99,13 +99,17 @@ class FieldOfViewTracker:
 def normalise_on_cpu(pixels: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
     """(B, H, W, 3) uint8 → (B, 3, H, W) float32 contiguous, (x/255 - mean) / std per channel.
 
-    numpy on one thread: torch's parallel element-wise kernels stall when the decoder and encoders
-    keep the cores busy, and a few million elements need no parallelism.
+    One pass per channel, written straight into the planar output: several times faster than float
+    conversion then transposition, and single-threaded on purpose (torch's parallel element-wise kernels
+    stall when the decoder and encoders keep the cores busy).
     """
-    scale = (1.0 / (255.0 * np.asarray(std, dtype=np.float32))).reshape(1, 1, 1, 3)
-    offset = (np.asarray(mean, dtype=np.float32) / np.asarray(std, dtype=np.float32)).reshape(1, 1, 1, 3)
-    normalised = pixels.astype(np.float32) * scale - offset  # (B, H, W, 3)
-    return np.ascontiguousarray(normalised.transpose(0, 3, 1, 2))  # (B, H, W, 3) -> (B, 3, H, W)
+    batch, height, width, _ = pixels.shape
+    normalised = np.empty((batch, 3, height, width), np.float32)
+    for channel in range(3):
+        plane = normalised[:, channel]  # (B, H, W) view of the output
+        np.multiply(pixels[..., channel], 1.0 / (255.0 * std[channel]), out=plane, casting="unsafe")
+        plane -= mean[channel] / std[channel]
+    return normalised
 
 
 def normalise_on_device(pixels: torch.Tensor, spec: EngineSpec) -> torch.Tensor:
@@ -139,8 +143,10 @@ class PreparedBatch:
         if key not in self._inputs:
             self._inputs[key] = self._build(spec)
         tensor, transforms = self._inputs[key]
-        if select is None:
+        if select is None or select == list(range(len(transforms))):
             return tensor, transforms
+        if tensor.device.type == "cpu":  # numpy indexing: no torch thread pool for a plain copy
+            return torch.from_numpy(tensor.numpy()[select]), [transforms[i] for i in select]
         index = torch.tensor(select, dtype=torch.long, device=tensor.device)
         return tensor.index_select(0, index), [transforms[i] for i in select]
 
