@@ -9,6 +9,7 @@ from streamer.backends.noop import NoopEngine
 from streamer.classical.engine import ClassicalDetectorEngine
 from streamer.config import RunConfig
 from streamer.errors import ModelError
+from streamer.models.untrained import is_untrained, materialize_untrained
 from streamer.paths import ENGINES_DIR
 from streamer.quality.classical_engine import ClassicalQualityEngine
 
@@ -25,7 +26,9 @@ def engine_max_batch(batch: int) -> int:
 
 
 def resolve_model_path(name: str) -> Path:
-    """A shipped model name (folder under engines/) or a path to a model folder or file."""
+    """A shipped model name (folder under engines/), `untrained:NAME`, or a path to a model folder or file."""
+    if is_untrained(name):
+        return materialize_untrained(name)
     shipped = ENGINES_DIR / name
     if shipped.exists():
         return shipped
