@@ -47,8 +47,9 @@ def materialize_untrained(name: str, root: Path = ENGINE_CACHE_DIR / "untrained"
         except ModelError:
             pass  # damaged: write it again below
     architecture = UNTRAINED_ARCHITECTURES[key]
-    torch.manual_seed(INIT_SEED)
-    model = build_model(architecture)
+    with torch.random.fork_rng(devices=[]):  # seeded without disturbing the caller's random state
+        torch.manual_seed(INIT_SEED)
+        model = build_model(architecture)
     save_model(
         model,
         {
