@@ -80,6 +80,9 @@ def run(
     profile: Annotated[str, typer.Option(help="Profile name (lite, noop, ...) or a TOML file.")] = "lite",
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
     backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
+    precision: Annotated[
+        str | None, typer.Option(help="fp32, fp16, bf16 (torch, TensorRT) or int8 (calibrated models).")
+    ] = None,
     batch: Annotated[int | None, typer.Option(help="Most frames per inference batch.")] = None,
     bad_frames: Annotated[
         str | None, typer.Option(help="What the window shows of bad frames: mark or drop.")
@@ -115,6 +118,7 @@ def run(
         out_dir=out,
         backend=backend,
         device=device,
+        precision=precision,
         batch=batch,
         bad_frames=bad_frames,
         show=show,
@@ -176,6 +180,7 @@ def bench(
     profile: Annotated[str, typer.Option(help="Profile name or TOML file.")] = "lite",
     backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
+    precision: Annotated[str | None, typer.Option(help="fp32, fp16, bf16 or int8.")] = None,
     batch: Annotated[int | None, typer.Option(help="Most frames per inference batch.")] = None,
     frames: Annotated[int, typer.Option(help="Frames measured after the warm-up.")] = 200,
     warmup: Annotated[int, typer.Option(help="Frames run first and left out of the figures.")] = 25,
@@ -196,7 +201,9 @@ def bench(
     from streamer.config import load_profile, with_overrides
     from streamer.paths import DEMO_CLIP
 
-    config = with_overrides(load_profile(profile), backend=backend, device=device, batch=batch)
+    config = with_overrides(
+        load_profile(profile), backend=backend, device=device, precision=precision, batch=batch
+    )
     report = run_bench(
         source or str(DEMO_CLIP),
         config,

@@ -17,6 +17,7 @@ from streamer.errors import ConfigError
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
 BackendName = Literal["auto", "torch", "onnxruntime", "tensorrt"]
+PrecisionName = Literal["fp32", "fp16", "bf16", "int8"]
 DeviceName = Literal["cpu", "cuda"]
 
 
@@ -106,6 +107,7 @@ class RunConfig:
     profile: str = "lite"
     backend: BackendName = "auto"
     device: DeviceName = "cpu"
+    precision: PrecisionName = "fp32"
     batch: int = 4
     batch_deadline_ms: float = 20.0
     capture: CaptureConfig = field(default_factory=CaptureConfig)
@@ -123,6 +125,8 @@ class RunConfig:
             raise ConfigError(f"unknown output(s) {sorted(unknown)}; choose from {list(OUTPUT_NAMES)}")
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(f"unknown device {self.device!r}; choose cpu or cuda")
+        if self.precision not in ("fp32", "fp16", "bf16", "int8"):
+            raise ConfigError(f"unknown precision {self.precision!r}; choose fp32, fp16, bf16 or int8")
         if self.backend not in ("auto", "torch", "onnxruntime", "tensorrt"):
             raise ConfigError(
                 f"unknown backend {self.backend!r}; choose auto, torch, onnxruntime or tensorrt"
@@ -186,7 +190,7 @@ def load_profile(name_or_path: str) -> RunConfig:
     unknown = set(sections) - set(_SECTIONS)
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
-    allowed_top = {"backend", "device", "batch", "batch_deadline_ms"}
+    allowed_top = {"backend", "device", "precision", "batch", "batch_deadline_ms"}
     if set(top_level) - allowed_top:
         raise ConfigError(f"{path}: unknown key(s) {sorted(set(top_level) - allowed_top)}")
     built = {name: _coerce(_SECTIONS[name], values, str(path)) for name, values in sections.items()}
@@ -199,6 +203,7 @@ def with_overrides(
     out_dir: Path | None = None,
     backend: str | None = None,
     device: str | None = None,
+    precision: str | None = None,
     batch: int | None = None,
     bad_frames: str | None = None,
     show: bool | None = None,
@@ -250,7 +255,7 @@ def with_overrides(
     if score_threshold is not None:
         detector_changes["score_threshold"] = score_threshold
     top: dict[str, Any] = {}
-    for name, value in (("backend", backend), ("device", device), ("batch", batch)):
+    for name, value in (("backend", backend), ("device", device), ("precision", precision), ("batch", batch)):
         if value is not None:
             top[name] = value
     return replace(

@@ -52,7 +52,11 @@ def load_one(name: str, task: Task, config: RunConfig) -> Engine:
     from streamer.backends.factory import load_engine
 
     engine = load_engine(
-        path, backend=config.backend, device=config.device, max_batch=engine_max_batch(config.batch)
+        path,
+        backend=config.backend,
+        device=config.device,
+        precision=config.precision,
+        max_batch=engine_max_batch(config.batch),
     )
     if engine.spec.task != task:
         raise ModelError(f"{name} is a {engine.spec.task}, expected a {task}")
