@@ -46,12 +46,14 @@ def test_post_filter_applies_after_fusion() -> None:
     assert to_rows(fuse(per_model, config=FusionConfig(mode="nms"))) == to_rows(per_model[0])[1:]
 
 
-def test_fuse_batch_fuses_each_image() -> None:
-    first, second = sample_models(seed=1), sample_models(seed=2)
-    fuser = Fuser(FusionConfig(mode="wbf"))
-    batch = fuser.fuse_batch([[a, b] for a, b in zip(first, second, strict=True)])
-    assert to_rows(batch[0]) == to_rows(fuser.fuse(first))
-    assert to_rows(batch[1]) == to_rows(fuser.fuse(second))
+@pytest.mark.parametrize("mode", FUSION_MODES)
+def test_fuse_batch_equals_fusing_each_image_alone(mode: str) -> None:
+    images = [sample_models(seed=seed) for seed in (1, 2, 3)]
+    images[1] = [to_detections([]) for _ in images[1]]  # an image without detections
+    fuser = Fuser(FusionConfig(mode=mode))
+    batch = fuser.fuse_batch([list(per_image) for per_image in zip(*images, strict=True)])
+    assert [to_rows(d) for d in batch] == [to_rows(fuser.fuse(per_model)) for per_model in images]
+    assert len(batch[1]) == 0
 
 
 @pytest.mark.parametrize(
