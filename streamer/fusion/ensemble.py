@@ -60,7 +60,9 @@ class StackVoteParams:
 def _candidate_pairs(flat: FlatBatch, p: StackVoteParams) -> tuple[torch.Tensor, torch.Tensor]:
     """Pairs (a, b) of one image and class, model[a] < model[b], overlap >= threshold, by descending overlap.
 
-    Returns item indices a (E,), b (E,); ties keep (a, b) ascending.
+    Returns item indices a (E,), b (E,); ties keep (a, b) ascending. A dense pass over each (image, class)
+    group keeps the pairs that can qualify (boxes touching, or confidences high enough on their own, since
+    IoU is 0 otherwise); the exact overlap is then computed on those pairs only.
     """
     groups = flat.images * p.vote_thresholds.shape[0]
     group = flat.image * p.vote_thresholds.shape[0] + flat.labels  # (image, class)
@@ -69,18 +71,30 @@ def _candidate_pairs(flat: FlatBatch, p: StackVoteParams) -> tuple[torch.Tensor,
     item_at = torch.full((groups * width,), -1, dtype=torch.int64, device=group.device)
     item_at[cell] = order
     columns = torch.cat([flat.boxes, flat.scores[:, None], flat.model[:, None].to(torch.float64)], dim=1)
-    padded = columns.new_full((groups * width, 6), -1.0)  # empty cells: model -1, zero-area box
+    padded = columns.new_full((groups * width, 6), torch.nan)  # empty cells compare false everywhere
     padded[cell] = columns.index_select(0, order)
-    padded = padded.view(groups, width, 6)  # (G*W, 6) -> (G, W, 6): x1 y1 x2 y2 score model
-    scores, model = padded[..., 4], padded[..., 5]
-    overlap = p.confidence_weight * ((scores[:, :, None] + scores[:, None, :]) * 0.5)
-    overlap = overlap + p.iou_weight * pairwise_iou(padded[..., :4], padded[..., :4])
-    pair = (
-        (overlap >= p.overlap_threshold) & (model[:, :, None] < model[:, None, :]) & (model[:, :, None] >= 0)
+    x1, y1, x2, y2, score, model = padded.view(groups, width, 6).movedim(-1, 0)  # (G*W, 6) -> 6 x (G, W)
+    # confidences that qualify with IoU 0; the small margin keeps this a superset of the exact test below
+    confident = score[:, :, None] + score[:, None, :] >= (2.0 * p.overlap_threshold / p.confidence_weight) * (
+        1 - 1e-9
     )
-    cell_group, row, col = torch.nonzero(pair, as_tuple=True)  # row-major: ties stay in (a, b) index order
-    by_overlap = torch.sort(overlap[cell_group, row, col], descending=True, stable=True).indices
-    return item_at[cell_group * width + row][by_overlap], item_at[cell_group * width + col][by_overlap]
+    touching = (
+        (x1[:, :, None] <= x2[:, None, :])
+        & (x1[:, None, :] <= x2[:, :, None])
+        & (y1[:, :, None] <= y2[:, None, :])
+        & (y1[:, None, :] <= y2[:, :, None])
+    )
+    maybe = (touching | confident) & (model[:, :, None] < model[:, None, :])  # (G, W, W)
+    cell_group, row, col = torch.nonzero(maybe, as_tuple=True)  # row-major: (a, b) index order
+    root = item_at[cell_group * width + row]
+    box = item_at[cell_group * width + col]
+    iou = pairwise_iou(flat.boxes[root][:, None, :], flat.boxes[box][:, None, :])[
+        :, 0, 0
+    ]  # (P, 1, 1) -> (P,)
+    overlap = p.confidence_weight * ((flat.scores[root] + flat.scores[box]) * 0.5) + p.iou_weight * iou
+    qualified = torch.nonzero(overlap >= p.overlap_threshold).squeeze(1)  # (E, 1) -> (E,)
+    by_overlap = qualified[torch.sort(overlap[qualified], descending=True, stable=True).indices]
+    return root[by_overlap], box[by_overlap]
 
 
 def _assign_stacks(

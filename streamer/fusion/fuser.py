@@ -81,8 +81,10 @@ class FusionConfig:
                 raise ConfigError(f"fusion {name} must be in [0, 1], got {value}")
         if self.iou_threshold is not None and not 0.0 <= self.iou_threshold <= 1.0:
             raise ConfigError(f"fusion iou_threshold must be in [0, 1], got {self.iou_threshold}")
-        if self.root_weight <= 0 or self.soft_nms_sigma <= 0:
-            raise ConfigError("fusion root_weight and soft_nms_sigma must be > 0")
+        if min(self.root_weight, self.soft_nms_sigma, self.confidence_weight) <= 0 or self.iou_weight < 0:
+            raise ConfigError(
+                "fusion root_weight, soft_nms_sigma and confidence_weight must be > 0, iou_weight >= 0"
+            )
         if self.soft_nms_method not in ("gaussian", "linear"):
             raise ConfigError(f"soft_nms_method must be 'gaussian' or 'linear', got {self.soft_nms_method!r}")
         if self.model_weights is not None and any(w <= 0 for w in self.model_weights):

@@ -63,6 +63,7 @@ def test_fuse_batch_equals_fusing_each_image_alone(mode: str) -> None:
         ({"per_model_threshold": 1.5}, "per_model_threshold"),
         ({"iou_threshold": -0.1}, "iou_threshold"),
         ({"root_weight": 0.0}, "root_weight"),
+        ({"confidence_weight": 0.0}, "confidence_weight must be > 0"),
         ({"vote_threshold": 0.0}, "vote_threshold must be > 0"),
         ({"vote_threshold": {"polyp": 1.0}}, "unknown classes \\['polyp'\\]"),
         ({"soft_nms_method": "cubic"}, "soft_nms_method"),
