@@ -59,8 +59,11 @@ def split_by_image(
     boxes (D, 4), scores (D,), labels (D,), image (D,) in 0..images-1.
     """
     by_score = torch.sort(scores, descending=True, stable=True).indices
-    order = by_score[torch.sort(image[by_score], stable=True).indices]  # image-major, score descending
-    counts = torch.bincount(image, minlength=images).tolist()
+    if images == 1:
+        order, counts = by_score, [int(scores.shape[0])]
+    else:
+        order = by_score[torch.sort(image[by_score], stable=True).indices]  # image-major, score descending
+        counts = torch.bincount(image, minlength=images).tolist()
     return [
         Detections(boxes=b, scores=s, labels=lab)
         for b, s, lab in zip(

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import torch
 
 from streamer.fusion.batch import FlatBatch, split_by_image
-from streamer.fusion.box_ops import group_slots, pairwise_iou
+from streamer.fusion.box_ops import group_slots, paired_iou
 from streamer.types import Detections
 
 
@@ -88,9 +88,7 @@ def _candidate_pairs(flat: FlatBatch, p: StackVoteParams) -> tuple[torch.Tensor,
     cell_group, row, col = torch.nonzero(maybe, as_tuple=True)  # row-major: (a, b) index order
     root = item_at[cell_group * width + row]
     box = item_at[cell_group * width + col]
-    iou = pairwise_iou(flat.boxes[root][:, None, :], flat.boxes[box][:, None, :])[
-        :, 0, 0
-    ]  # (P, 1, 1) -> (P,)
+    iou = paired_iou(flat.boxes[root], flat.boxes[box])
     overlap = p.confidence_weight * ((flat.scores[root] + flat.scores[box]) * 0.5) + p.iou_weight * iou
     qualified = torch.nonzero(overlap >= p.overlap_threshold).squeeze(1)  # (E, 1) -> (E,)
     by_overlap = qualified[torch.sort(overlap[qualified], descending=True, stable=True).indices]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from streamer.fusion.batch import FlatBatch, split_by_image
-from streamer.fusion.box_ops import box_area, group_slots
+from streamer.fusion.box_ops import box_area, group_slots, paired_iou
 from streamer.types import Detections
 
 
@@ -119,11 +119,7 @@ def _decisions(
     upto = torch.searchsorted(sorted_key, cluster_at * items + box_at)  # members that came before the box
     state = before[upto] - before[first]  # (P, 5): sum of score * box, sum of score
     fused = state[:, :4] / state[:, 4:]
-    box = boxes[box_at]
-    width = (torch.minimum(box[:, 2], fused[:, 2]) - torch.maximum(box[:, 0], fused[:, 0])).clamp_(min=0)
-    height = (torch.minimum(box[:, 3], fused[:, 3]) - torch.maximum(box[:, 1], fused[:, 1])).clamp_(min=0)
-    inter = width * height
-    iou = inter / (box_area(fused) + box_area(box) - inter)
+    iou = paired_iou(fused, boxes[box_at])
     best = torch.full((items,), -1.0, dtype=iou.dtype, device=iou.device).scatter_reduce_(
         0, box_at, iou, "amax"
     )
