@@ -10,7 +10,7 @@ from streamer.errors import ConfigError, DataError
 from streamer.fusion import FUSION_MODES, Fuser, FusionConfig, fuse
 from streamer.types import EAD2019_CLASSES, Detections
 from tests.fusion import reference
-from tests.fusion.conftest import random_objects, random_rows, to_detections, to_rows
+from tests.fusion.helpers import random_objects, random_rows, to_detections, to_rows
 
 
 def sample_models(seed: int = 0, models: int = 3, count: int = 12) -> list[Detections]:
