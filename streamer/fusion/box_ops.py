@@ -41,6 +41,17 @@ def pairwise_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return inter.div_(union).nan_to_num_(nan=0.0)  # 0 / 0 only where both boxes are empty
 
 
+def paired_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """IoU of matching rows: a (N, 4), b (N, 4) -> (N,); 0 where the union is empty.
+
+    Same formula and operation order as pairwise_iou.
+    """
+    size = (torch.minimum(a[:, 2:], b[:, 2:]) - torch.maximum(a[:, :2], b[:, :2])).clamp_(min=0)  # (N, 2)
+    inter = size[:, 0] * size[:, 1]
+    union = box_area(a) + box_area(b) - inter
+    return inter.div_(union).nan_to_num_(nan=0.0)
+
+
 def group_slots(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Stable grouping of items by label, for padding into a (num_labels, width) layout.
 

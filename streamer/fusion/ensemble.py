@@ -1,6 +1,7 @@
 """Stack-vote ensemble of M detectors (the fusion of the EAD2019 RetinaNet ensemble of Kayser et al.).
 
-Input: one Detections per model, ordered by the models' validation score, best first.
+Input: per_model[m][b], model m's detections of image b, models ordered by their validation score, best
+first. All images of a batch are fused in one pass; boxes of different images never interact.
 
 Algorithm, with every ambiguous point fixed:
 1. Boxes with score < per_model_threshold are dropped; the rest keep their order inside each model
@@ -21,11 +22,12 @@ Algorithm, with every ambiguous point fixed:
    its score is mean confidence + count_bonus * number of boxes, clipped to 1.
 Output is sorted by descending score (ties: lower root index first).
 
-Vectorisation and cost: boxes are padded per class into (K, W) (W = most boxes of one class); one (K, W, W)
-overlap tensor gives the candidate pairs as an edge list, ranked once by (root's model, overlap). The
+Vectorisation and cost: boxes are padded per (image, class) into (G, W) (W = most boxes of one group);
+one (G, W, W) overlap tensor gives the candidate pairs as an edge list, ranked once by (root's model,
+overlap). The
 greedy runs over the whole list in rounds (see _assign_stacks): a pair that outranks every live pair it
 competes with is one the sequential greedy takes, so each round takes all of them at once (at least
-one). Work: O(K W^2) for overlaps, then rounds x O(E) for E candidate pairs; rounds is usually a handful
+one). Work: O(G W^2) for overlaps, then rounds x O(E) for E candidate pairs; rounds is usually a handful
 (bounded by the longest chain of pairs that wait for one another). Computation is in float64 on the input
 device; outputs are float32.
 """
@@ -37,7 +39,8 @@ from dataclasses import dataclass
 
 import torch
 
-from streamer.fusion.box_ops import group_slots, pairwise_iou
+from streamer.fusion.batch import FlatBatch, split_by_image
+from streamer.fusion.box_ops import group_slots, paired_iou
 from streamer.types import Detections
 
 
@@ -54,50 +57,47 @@ class StackVoteParams:
     count_bonus: float = 0.03
 
 
-def _flatten(per_model: Sequence[Detections], threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Boxes of all models with score >= threshold, in model order.
+def _candidate_pairs(flat: FlatBatch, p: StackVoteParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs (a, b) of one image and class, model[a] < model[b], overlap >= threshold, by descending overlap.
 
-    Returns items (N, 6) float64 columns x1 y1 x2 y2 score model, and labels (N,) int64.
+    Returns item indices a (E,), b (E,); ties keep (a, b) ascending. A dense pass over each (image, class)
+    group keeps the pairs that can qualify (boxes touching, or confidences high enough on their own, since
+    IoU is 0 otherwise); the exact overlap is then computed on those pairs only.
     """
-    device = per_model[0].boxes.device
-    counts = torch.tensor([len(d) for d in per_model], device=device)
-    model = torch.repeat_interleave(torch.arange(len(per_model), device=device, dtype=torch.float64), counts)
-    items = torch.cat(
-        [torch.cat([d.boxes for d in per_model]), torch.cat([d.scores for d in per_model])[:, None]], dim=1
-    ).to(torch.float64)
-    items = torch.cat([items, model[:, None]], dim=1)  # (N, 5) + (N, 1) -> (N, 6)
-    keep = torch.nonzero(items[:, 4] >= threshold).squeeze(1)  # (N, 1) -> (N,)
-    return items.index_select(0, keep), torch.cat([d.labels for d in per_model]).index_select(0, keep)
-
-
-def _candidate_pairs(
-    items: torch.Tensor, labels: torch.Tensor, p: StackVoteParams
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Same-class pairs (a, b), model[a] < model[b], overlap >= threshold, by descending overlap.
-
-    items (N, 6) as from _flatten, labels (N,). Returns item indices a (E,), b (E,); ties keep (a, b)
-    ascending.
-    """
-    order, slot, width = group_slots(labels)
-    classes = p.vote_thresholds.shape[0]
-    cell = labels[order] * width + slot  # position of each sorted item in the (classes * width) padding
-    item_at = torch.full((classes * width,), -1, dtype=torch.int64, device=items.device)
+    groups = flat.images * p.vote_thresholds.shape[0]
+    group = flat.image * p.vote_thresholds.shape[0] + flat.labels  # (image, class)
+    order, slot, width = group_slots(group)
+    cell = group[order] * width + slot  # position of each sorted item in the (groups * width) padding
+    item_at = torch.full((groups * width,), -1, dtype=torch.int64, device=group.device)
     item_at[cell] = order
-    padded = items.new_full((classes * width, 6), -1.0)  # empty cells: model -1, zero-area box
-    padded[cell] = items.index_select(0, order)
-    padded = padded.view(classes, width, 6)  # (K*W, 6) -> (K, W, 6)
-    scores, model = padded[..., 4], padded[..., 5]
-    overlap = p.confidence_weight * ((scores[:, :, None] + scores[:, None, :]) * 0.5)
-    overlap = overlap + p.iou_weight * pairwise_iou(padded[..., :4], padded[..., :4])
-    pair = (
-        (overlap >= p.overlap_threshold) & (model[:, :, None] < model[:, None, :]) & (model[:, :, None] >= 0)
+    columns = torch.cat([flat.boxes, flat.scores[:, None], flat.model[:, None].to(torch.float64)], dim=1)
+    padded = columns.new_full((groups * width, 6), torch.nan)  # empty cells compare false everywhere
+    padded[cell] = columns.index_select(0, order)
+    x1, y1, x2, y2, score, model = padded.view(groups, width, 6).movedim(-1, 0)  # (G*W, 6) -> 6 x (G, W)
+    # confidences that qualify with IoU 0; the small margin keeps this a superset of the exact test below
+    confident = score[:, :, None] + score[:, None, :] >= (2.0 * p.overlap_threshold / p.confidence_weight) * (
+        1 - 1e-9
     )
-    cls, row, col = torch.nonzero(pair, as_tuple=True)  # row-major: ties stay in (a, b) index order
-    by_overlap = torch.sort(overlap[cls, row, col], descending=True, stable=True).indices
-    return item_at[cls * width + row][by_overlap], item_at[cls * width + col][by_overlap]
+    touching = (
+        (x1[:, :, None] <= x2[:, None, :])
+        & (x1[:, None, :] <= x2[:, :, None])
+        & (y1[:, :, None] <= y2[:, None, :])
+        & (y1[:, None, :] <= y2[:, :, None])
+    )
+    maybe = (touching | confident) & (model[:, :, None] < model[:, None, :])  # (G, W, W)
+    cell_group, row, col = torch.nonzero(maybe, as_tuple=True)  # row-major: (a, b) index order
+    root = item_at[cell_group * width + row]
+    box = item_at[cell_group * width + col]
+    iou = paired_iou(flat.boxes[root], flat.boxes[box])
+    overlap = p.confidence_weight * ((flat.scores[root] + flat.scores[box]) * 0.5) + p.iou_weight * iou
+    qualified = torch.nonzero(overlap >= p.overlap_threshold).squeeze(1)  # (E, 1) -> (E,)
+    by_overlap = qualified[torch.sort(overlap[qualified], descending=True, stable=True).indices]
+    return root[by_overlap], box[by_overlap]
 
 
-def _assign_stacks(root_item: torch.Tensor, box_item: torch.Tensor, model: torch.Tensor) -> torch.Tensor:
+def _assign_stacks(
+    root_item: torch.Tensor, box_item: torch.Tensor, model: torch.Tensor, models: int
+) -> torch.Tensor:
     """Greedy stack assignment over the ranked pairs; returns root_of (N,) int64 (itself for roots).
 
     The sequential algorithm takes pairs in priority order (root's model, then the overlap rank) and
@@ -107,7 +107,6 @@ def _assign_stacks(root_item: torch.Tensor, box_item: torch.Tensor, model: torch
     that lost. Each round takes at least the best live pair.
     """
     items = model.shape[0]
-    models = int(model.max()) + 1
     device = model.device
     priority = torch.sort(model[root_item], stable=True).indices  # by root's model, overlap rank inside
     root_item, box_item = root_item[priority], box_item[priority]
@@ -141,34 +140,37 @@ def _assign_stacks(root_item: torch.Tensor, box_item: torch.Tensor, model: torch
     return root_of
 
 
-def stack_vote(per_model: Sequence[Detections], params: StackVoteParams) -> Detections:
-    """Fuse one image's detections of M models (best model first) into one Detections (see module doc)."""
-    if not per_model:
-        raise ValueError("stack_vote needs at least one model")
-    device = per_model[0].boxes.device
-    items, labels = _flatten(per_model, params.per_model_threshold)
-    if items.shape[0] == 0:
-        return Detections.empty(device)
-    root_item, box_item = _candidate_pairs(items, labels, params)
-    root_of = _assign_stacks(root_item, box_item, items[:, 5].to(torch.int64))
-    count = items.shape[0]
+def stack_vote(per_model: Sequence[Sequence[Detections]], params: StackVoteParams) -> list[Detections]:
+    """Fuse the detections of M models (best first) on B images: per_model[m][b] -> one Detections per image.
+
+    See the module doc for the rules; images never interact.
+    """
+    flat = FlatBatch.of(per_model, params.per_model_threshold)
+    count = flat.scores.shape[0]
+    device = flat.scores.device
+    root_item, box_item = _candidate_pairs(flat, params)
+    root_of = _assign_stacks(root_item, box_item, flat.model, flat.models)
     is_root = root_of == torch.arange(count, device=device)
-    scores = items[:, 4]
-    weight = scores * torch.where(is_root, params.root_weight, 1.0)
-    # per stack: [sum of weight * box (4), sum of weight, sum of confidence, number of boxes]
+    weight = flat.scores * torch.where(is_root, params.root_weight, 1.0)
+    # per stack: sum of weight * box (4), sum of weight, sum of confidence, number of boxes
     parts = torch.cat(
-        [items[:, :4] * weight[:, None], weight[:, None], scores[:, None], torch.ones_like(weight)[:, None]],
-        1,
+        [
+            flat.boxes * weight[:, None],
+            weight[:, None],
+            flat.scores[:, None],
+            torch.ones_like(weight)[:, None],
+        ],
+        dim=1,
     )
-    sums = items.new_zeros((count, 7)).index_add_(0, root_of, parts)
+    sums = parts.new_zeros((count, 7)).index_add_(0, root_of, parts)
     thresholds = params.vote_thresholds.to(device=device, dtype=torch.float64)
-    elected = torch.nonzero(is_root & (sums[:, 5] >= thresholds[labels])).squeeze(1)  # (D, 1) -> (D,)
+    elected = torch.nonzero(is_root & (sums[:, 5] >= thresholds[flat.labels])).squeeze(1)  # (D, 1) -> (D,)
     stacks = sums.index_select(0, elected)
-    fused_boxes = stacks[:, :4] / stacks[:, 4:5]
     fused_scores = (stacks[:, 5] / stacks[:, 6] + params.count_bonus * stacks[:, 6]).clamp(max=1.0)
-    order = torch.sort(fused_scores, descending=True, stable=True).indices
-    return Detections(
-        boxes=fused_boxes[order].to(torch.float32),
-        scores=fused_scores[order].to(torch.float32),
-        labels=labels.index_select(0, elected)[order],
+    return split_by_image(
+        stacks[:, :4] / stacks[:, 4:5],
+        fused_scores,
+        flat.labels.index_select(0, elected),
+        flat.image.index_select(0, elected),
+        flat.images,
     )

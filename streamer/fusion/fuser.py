@@ -15,9 +15,10 @@ from typing import Literal
 import torch
 
 from streamer.errors import ConfigError, DataError
+from streamer.fusion.batch import FlatBatch, split_by_image
 from streamer.fusion.ensemble import StackVoteParams, stack_vote
 from streamer.fusion.nms import SoftNmsMethod, nms, soft_nms
-from streamer.fusion.postfilter import remove_outer_boxes
+from streamer.fusion.postfilter import inner_box_mask
 from streamer.fusion.wbf import weighted_boxes_fusion
 from streamer.types import EAD2019_CLASSES, Detections
 
@@ -80,8 +81,10 @@ class FusionConfig:
                 raise ConfigError(f"fusion {name} must be in [0, 1], got {value}")
         if self.iou_threshold is not None and not 0.0 <= self.iou_threshold <= 1.0:
             raise ConfigError(f"fusion iou_threshold must be in [0, 1], got {self.iou_threshold}")
-        if self.root_weight <= 0 or self.soft_nms_sigma <= 0:
-            raise ConfigError("fusion root_weight and soft_nms_sigma must be > 0")
+        if min(self.root_weight, self.soft_nms_sigma, self.confidence_weight) <= 0 or self.iou_weight < 0:
+            raise ConfigError(
+                "fusion root_weight, soft_nms_sigma and confidence_weight must be > 0, iou_weight >= 0"
+            )
         if self.soft_nms_method not in ("gaussian", "linear"):
             raise ConfigError(f"soft_nms_method must be 'gaussian' or 'linear', got {self.soft_nms_method!r}")
         if self.model_weights is not None and any(w <= 0 for w in self.model_weights):
@@ -115,29 +118,44 @@ class FusionConfig:
         return 0.55 if self.mode == "wbf" else 0.5
 
 
-def _check_inputs(per_model: Sequence[Detections], config: FusionConfig) -> None:
+def _check_inputs(per_model: Sequence[Sequence[Detections]], config: FusionConfig) -> None:
     if not per_model:
         raise DataError("fusion needs the detections of at least one model")
+    images = {len(batch) for batch in per_model}
+    if len(images) != 1 or 0 in images:
+        raise DataError(f"every model must give one Detections per image, got batch sizes {sorted(images)}")
     if config.model_weights is not None and len(config.model_weights) != len(per_model):
         raise ConfigError(f"{len(config.model_weights)} model_weights for {len(per_model)} models")
-    devices = {d.boxes.device for d in per_model}
+    entries = [detections for batch in per_model for detections in batch]
+    devices = {d.boxes.device for d in entries}
     if len(devices) > 1:
-        raise DataError(f"all models' detections must be on one device, got {sorted(map(str, devices))}")
-    labels = torch.cat([d.labels for d in per_model])
+        raise DataError(f"all detections must be on one device, got {sorted(map(str, devices))}")
+    labels = torch.cat([d.labels for d in entries])
     if labels.numel() and not bool(((labels >= 0) & (labels < len(config.classes))).all()):
         raise DataError(
             f"labels must be in 0..{len(config.classes) - 1}, got {int(labels.min())}..{int(labels.max())}"
         )
 
 
-def _union(per_model: Sequence[Detections], threshold: float) -> Detections:
-    """All models' boxes with score >= threshold, model by model."""
-    merged = Detections(
-        boxes=torch.cat([d.boxes for d in per_model]),
-        scores=torch.cat([d.scores for d in per_model]),
-        labels=torch.cat([d.labels for d in per_model]),
-    )
-    return merged.filter(merged.scores >= threshold)
+def _post_filter(fused: list[Detections], containment: float, classes: int) -> list[Detections]:
+    """The post-filter on every image at once (boxes of different images never interact)."""
+    device = fused[0].boxes.device
+    counts = torch.tensor([len(d) for d in fused], device=device)
+    image = torch.repeat_interleave(torch.arange(len(fused), device=device), counts)
+    labels = torch.cat([d.labels for d in fused])
+    boxes = torch.cat([d.boxes for d in fused])
+    scores = torch.cat([d.scores for d in fused])
+    keep = inner_box_mask(boxes, scores, image * classes + labels, containment)
+    sizes = torch.bincount(image[keep], minlength=len(fused)).tolist()
+    return [
+        Detections(boxes=b, scores=sc, labels=lab)
+        for b, sc, lab in zip(
+            torch.split(boxes[keep], sizes),
+            torch.split(scores[keep], sizes),
+            torch.split(labels[keep], sizes),
+            strict=True,
+        )
+    ]
 
 
 class Fuser:
@@ -148,24 +166,22 @@ class Fuser:
 
     def fuse(self, per_model: Sequence[Detections]) -> Detections:
         """One image: per_model[m] are model m's detections; returns the fused detections."""
+        return self.fuse_batch([[detections] for detections in per_model])[0]
+
+    def fuse_batch(self, per_model: Sequence[Sequence[Detections]]) -> list[Detections]:
+        """A batch in one pass: per_model[m][b] are model m's detections of image b.
+
+        Returns one Detections per image.
+        """
         config = self.config
         _check_inputs(per_model, config)
         with torch.inference_mode():
             fused = self._fuse_mode(per_model)
-            if config.post_filter and len(fused) > 1:
-                fused = remove_outer_boxes(fused, config.containment)
+            if config.post_filter:
+                fused = _post_filter(fused, config.containment, len(config.classes))
         return fused
 
-    def fuse_batch(self, per_model: Sequence[Sequence[Detections]]) -> list[Detections]:
-        """A batch: per_model[m][b] are model m's detections of image b; returns one Detections per image."""
-        images = {len(batch) for batch in per_model}
-        if len(images) != 1:
-            raise DataError(
-                f"every model must give one Detections per image, got batch sizes {sorted(images)}"
-            )
-        return [self.fuse([batch[b] for batch in per_model]) for b in range(images.pop())]
-
-    def _fuse_mode(self, per_model: Sequence[Detections]) -> Detections:
+    def _fuse_mode(self, per_model: Sequence[Sequence[Detections]]) -> list[Detections]:
         config = self.config
         if config.mode == "stack_vote":
             params = StackVoteParams(
@@ -185,22 +201,22 @@ class Fuser:
                 skip_threshold=config.per_model_threshold,
                 model_weights=config.model_weights,
             )
-        union = _union(per_model, config.per_model_threshold)
+        flat = FlatBatch.of(per_model, config.per_model_threshold)
+        categories = flat.image * len(config.classes) + flat.labels
         if config.mode == "nms":
-            return union.filter(
-                nms(union.boxes, union.scores, config.resolved_iou_threshold(), categories=union.labels)
+            keep = nms(flat.boxes, flat.scores, config.resolved_iou_threshold(), categories=categories)
+            scores = flat.scores[keep]
+        else:
+            keep, scores = soft_nms(
+                flat.boxes,
+                flat.scores,
+                sigma=config.soft_nms_sigma,
+                iou_threshold=config.resolved_iou_threshold(),
+                method=config.soft_nms_method,
+                min_score=config.soft_nms_min_score,
+                categories=categories,
             )
-        keep, decayed = soft_nms(
-            union.boxes,
-            union.scores,
-            sigma=config.soft_nms_sigma,
-            iou_threshold=config.resolved_iou_threshold(),
-            method=config.soft_nms_method,
-            min_score=config.soft_nms_min_score,
-            categories=union.labels,
-        )
-        kept = union.filter(keep)
-        return Detections(boxes=kept.boxes, scores=decayed, labels=kept.labels)
+        return split_by_image(flat.boxes[keep], scores, flat.labels[keep], flat.image[keep], flat.images)
 
 
 def fuse(per_model: Sequence[Detections], *, config: FusionConfig | None = None) -> Detections:

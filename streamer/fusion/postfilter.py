@@ -14,18 +14,30 @@ from streamer.fusion.box_ops import box_area, pairwise_intersection
 from streamer.types import Detections
 
 
-def remove_outer_boxes(detections: Detections, containment: float = 0.9) -> Detections:
-    """Detections without the boxes that contain a same-class box by more than `containment` of its area."""
-    count = len(detections)
+def inner_box_mask(
+    boxes: torch.Tensor, scores: torch.Tensor, groups: torch.Tensor, containment: float = 0.9
+) -> torch.Tensor:
+    """Which boxes survive: (N,) bool, false for the outer box of every nested pair of one group.
+
+    boxes (N, 4); scores (N,); groups (N,) int64, only boxes of equal group interact (e.g. the labels).
+    """
+    count = boxes.shape[0]
     if count < 2:
-        return detections
-    boxes = detections.boxes.to(torch.float64)
+        return torch.ones(count, dtype=torch.bool, device=boxes.device)
+    boxes = boxes.to(torch.float64)
     area = box_area(boxes)
-    by_score = torch.sort(detections.scores, descending=True, stable=True).indices
+    by_score = torch.sort(scores, descending=True, stable=True).indices
     by_area = by_score[torch.sort(area[by_score], stable=True).indices]
     position = torch.empty_like(by_area)
     position[by_area] = torch.arange(count, device=by_area.device)  # rank in (area, -score, index) order
     inside = (pairwise_intersection(boxes, boxes) > containment * area[:, None]) & (area[:, None] > 0)
-    inside &= detections.labels[:, None] == detections.labels[None, :]
+    inside &= groups[:, None] == groups[None, :]
     inside &= position[:, None] < position[None, :]  # [a, b]: a inside b and b is the outer one
-    return detections.filter(~inside.any(dim=0))
+    return ~inside.any(dim=0)
+
+
+def remove_outer_boxes(detections: Detections, containment: float = 0.9) -> Detections:
+    """Detections without the boxes that contain a same-class box by more than `containment` of its area."""
+    return detections.filter(
+        inner_box_mask(detections.boxes, detections.scores, detections.labels, containment)
+    )

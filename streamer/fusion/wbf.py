@@ -1,12 +1,13 @@
 """Weighted Boxes Fusion (Solovyev et al.), matching `ensemble_boxes.weighted_boxes_fusion` with
 conf_type="avg" and allows_overflow=False.
 
-Rules: per class, boxes (score >= skip_threshold, positive area, score multiplied by their model's weight)
-are visited by descending weighted score (ties: model order, then index order). Each joins the cluster
-whose current fused box has the highest IoU with it (the earliest cluster on ties) when that IoU >
-iou_threshold, or starts a new cluster. A cluster's fused box is the score-weighted mean of its boxes so
-far. Cluster score = mean weighted score * min(M, cluster size) / sum(model weights). Output is sorted by
-descending score.
+Input per_model[m][b]: model m's detections of image b; a batch is fused in one pass and images never
+interact. Rules: per image and class, boxes (score >= skip_threshold, positive area, score multiplied by
+their model's weight) are visited by descending weighted score (ties: model order, then index order).
+Each joins the cluster whose current fused box has the highest IoU with it (the earliest cluster on ties)
+when that IoU > iou_threshold, or starts a new cluster. A cluster's fused box is the score-weighted mean of
+its boxes so far. Cluster score = mean weighted score * min(M, cluster size) / sum(model weights). Output
+is sorted by descending score.
 
 Computation without a loop over boxes: let g[k] be the cluster (the index of its first box) that box k
 joins. The decision for k depends only on g of earlier boxes, so "g <- decisions(g)" (every decision taken
@@ -16,8 +17,8 @@ are few: between passes every choice is redirected to the first box of its chain
 the second pass usually only confirms the result.
 A pass considers only pairs (box k, earlier cluster c) whose member hull touches box k (a fused box never
 leaves its members' hull, so other pairs have IoU 0), and gets cluster c's fused box at k's turn from
-prefix sums over the members sorted by (cluster, turn). Cost per pass: O(K W^2) cheap comparisons for
-the pairs (W = most boxes of one class) plus O(P log N) for the P pairs found.
+prefix sums over the members sorted by (cluster, turn). Cost per pass: O(G W^2) cheap comparisons for
+the pairs (G groups (image, class), W = most boxes of one group) plus O(P log N) for the P pairs found.
 """
 
 from __future__ import annotations
@@ -27,57 +28,54 @@ from dataclasses import dataclass
 
 import torch
 
-from streamer.fusion.box_ops import box_area, group_slots
+from streamer.fusion.batch import FlatBatch, split_by_image
+from streamer.fusion.box_ops import box_area, group_slots, paired_iou
 from streamer.types import Detections
 
 
-def _prepare(
-    per_model: Sequence[Detections], skip_threshold: float, weights: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Boxes (N, 4) float64, weighted scores (N,), labels (N,) in visiting order (class, score desc)."""
-    device = weights.device
-    counts = torch.tensor([len(d) for d in per_model], device=device)
-    model = torch.repeat_interleave(torch.arange(len(per_model), device=device), counts)
-    boxes = torch.cat([d.boxes for d in per_model]).to(torch.float64)
-    scores = torch.cat([d.scores for d in per_model]).to(torch.float64)
-    labels = torch.cat([d.labels for d in per_model])
-    keep = (scores >= skip_threshold) & (box_area(boxes) != 0)
-    boxes, labels = boxes[keep], labels[keep]
-    scores = scores[keep] * weights[model[keep]]
-    by_score = torch.sort(scores, descending=True, stable=True).indices
-    order = by_score[torch.sort(labels[by_score], stable=True).indices]
-    return boxes[order], scores[order], labels[order]
+def _visiting_order(flat: FlatBatch, weights: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Boxes (N, 4), weighted scores (N,), groups (N,) sorted by (image, class) then weighted score desc.
+
+    Zero-area boxes are dropped; group = image * classes + label.
+    """
+    scores = flat.scores * weights[flat.model]
+    classes = int(flat.labels.max()) + 1 if flat.labels.numel() else 1
+    group = flat.image * classes + flat.labels
+    keep = torch.nonzero(box_area(flat.boxes) != 0).squeeze(1)  # (N, 1) -> (N,)
+    by_score = keep[torch.sort(scores[keep], descending=True, stable=True).indices]
+    order = by_score[torch.sort(group[by_score], stable=True).indices]
+    return flat.boxes[order], scores[order], group[order], classes
 
 
 @dataclass(frozen=True)
-class _ClassLayout:
-    """Boxes padded per class: cell (N,) position of each box in (K*W); item_at (K*W,) the inverse (-1:
-    empty); corners (4, K, W) box coordinates (nan where empty); width W; classes K."""
+class _GroupLayout:
+    """Boxes padded per group (image, class): cell (N,) position of each box in (G*W); item_at (G*W,) the
+    inverse (-1: empty); corners (4, G, W) box coordinates (nan where empty); width W; groups G."""
 
     cell: torch.Tensor
     item_at: torch.Tensor
     corners: torch.Tensor
     width: int
-    classes: int
+    groups: int
 
     @classmethod
-    def of(cls, boxes: torch.Tensor, labels: torch.Tensor) -> _ClassLayout:
-        """Layout of boxes (N, 4) whose labels (N,) are sorted."""
-        _, slot, width = group_slots(labels)  # labels are sorted, so the grouping order is the identity
-        classes = int(labels[-1]) + 1
-        cell = labels * width + slot
-        item_at = torch.full((classes * width,), -1, dtype=torch.int64, device=boxes.device)
+    def of(cls, boxes: torch.Tensor, group: torch.Tensor) -> _GroupLayout:
+        """Layout of boxes (N, 4), N > 0, whose groups (N,) are sorted."""
+        _, slot, width = group_slots(group)  # groups are sorted, so the grouping order is the identity
+        groups = int(group[-1]) + 1
+        cell = group * width + slot
+        item_at = torch.full((groups * width,), -1, dtype=torch.int64, device=boxes.device)
         item_at[cell] = torch.arange(boxes.shape[0], device=boxes.device)
-        padded = boxes.new_full((classes * width, 4), torch.nan)
+        padded = boxes.new_full((groups * width, 4), torch.nan)
         padded[cell] = boxes
-        corners = padded.view(classes, width, 4).movedim(-1, 0)  # (K*W, 4) -> (4, K, W)
-        return cls(cell=cell, item_at=item_at, corners=corners, width=width, classes=classes)
+        corners = padded.view(groups, width, 4).movedim(-1, 0)  # (G*W, 4) -> (4, G, W)
+        return cls(cell=cell, item_at=item_at, corners=corners, width=width, groups=groups)
 
 
 def _touching_pairs(
-    boxes: torch.Tensor, layout: _ClassLayout, cluster: torch.Tensor
+    boxes: torch.Tensor, layout: _GroupLayout, cluster: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pairs (box k, cluster c) of one class, c opened before k's turn, the hull of c's members touching k.
+    """Pairs (box k, cluster c) of one group, c opened before k's turn, the hull of c's members touching k.
 
     boxes (N, 4) in visiting order, cluster (N,) current guess g. Returns k (P,), c (P,).
     """
@@ -87,16 +85,16 @@ def _touching_pairs(
     lows = boxes.new_full((items, 2), torch.inf).scatter_reduce_(0, members, boxes[:, :2], "amin")
     highs = boxes.new_full((items, 2), -torch.inf).scatter_reduce_(0, members, boxes[:, 2:], "amax")
     opened = cluster == torch.arange(items, device=boxes.device)
-    hull = boxes.new_full((layout.classes * width, 4), torch.nan)  # nan compares false: never touches
+    hull = boxes.new_full((layout.groups * width, 4), torch.nan)  # nan compares false: never touches
     hull[layout.cell[opened]] = torch.cat([lows, highs], dim=1)[opened]
-    hull = hull.view(layout.classes, width, 4).movedim(-1, 0)  # (K*W, 4) -> (4, K, W) clusters
+    hull = hull.view(layout.groups, width, 4).movedim(-1, 0)  # (G*W, 4) -> (4, G, W) clusters
     box = layout.corners
     touching = (
         (box[0, :, :, None] <= hull[2, :, None, :])
         & (box[2, :, :, None] >= hull[0, :, None, :])
         & (box[1, :, :, None] <= hull[3, :, None, :])
         & (box[3, :, :, None] >= hull[1, :, None, :])
-    )  # (K, W boxes, W clusters)
+    )  # (G, W boxes, W clusters)
     touching &= torch.ones(width, width, dtype=torch.bool, device=boxes.device).tril_(diagonal=-1)
     row, box_slot, cluster_slot = torch.nonzero(touching, as_tuple=True)
     return layout.item_at[row * width + box_slot], layout.item_at[row * width + cluster_slot]
@@ -105,7 +103,7 @@ def _touching_pairs(
 def _decisions(
     boxes: torch.Tensor,
     scores: torch.Tensor,
-    layout: _ClassLayout,
+    layout: _GroupLayout,
     cluster: torch.Tensor,
     iou_threshold: float,
 ) -> torch.Tensor:
@@ -121,11 +119,7 @@ def _decisions(
     upto = torch.searchsorted(sorted_key, cluster_at * items + box_at)  # members that came before the box
     state = before[upto] - before[first]  # (P, 5): sum of score * box, sum of score
     fused = state[:, :4] / state[:, 4:]
-    box = boxes[box_at]
-    width = (torch.minimum(box[:, 2], fused[:, 2]) - torch.maximum(box[:, 0], fused[:, 0])).clamp_(min=0)
-    height = (torch.minimum(box[:, 3], fused[:, 3]) - torch.maximum(box[:, 1], fused[:, 1])).clamp_(min=0)
-    inter = width * height
-    iou = inter / (box_area(fused) + box_area(box) - inter)
+    iou = paired_iou(fused, boxes[box_at])
     best = torch.full((items,), -1.0, dtype=iou.dtype, device=iou.device).scatter_reduce_(
         0, box_at, iou, "amax"
     )
@@ -150,40 +144,46 @@ def _follow_to_first(choice: torch.Tensor) -> torch.Tensor:
 
 
 def weighted_boxes_fusion(
-    per_model: Sequence[Detections],
+    per_model: Sequence[Sequence[Detections]],
     *,
     iou_threshold: float = 0.55,
     skip_threshold: float = 0.0,
     model_weights: Sequence[float] | None = None,
-) -> Detections:
-    """Fuse one image's detections of M models with WBF; see the module doc for the exact rules."""
-    if not per_model:
-        raise ValueError("weighted_boxes_fusion needs at least one model")
-    device = per_model[0].boxes.device
+) -> list[Detections]:
+    """Fuse per_model[m][b] (model m's detections of image b) with WBF: one Detections per image.
+
+    See the module doc for the exact rules; images never interact.
+    """
+    flat = FlatBatch.of(per_model, skip_threshold)
+    device = flat.scores.device
     weights = torch.as_tensor(
-        [1.0] * len(per_model) if model_weights is None else list(model_weights),
+        [1.0] * flat.models if model_weights is None else list(model_weights),
         dtype=torch.float64,
         device=device,
     )
-    boxes, scores, labels = _prepare(per_model, skip_threshold, weights)
+    boxes, scores, group, classes = _visiting_order(flat, weights)
     items = boxes.shape[0]
     if items == 0:
-        return Detections.empty(device)
-    layout = _ClassLayout.of(boxes, labels)
+        return [Detections.empty(device) for _ in range(flat.images)]
+    layout = _GroupLayout.of(boxes, group)
     cluster = torch.arange(items, device=device)
     while True:
         decided = _decisions(boxes, scores, layout, cluster, iou_threshold)
         if torch.equal(decided, cluster):
             break
         cluster = _follow_to_first(decided)
-    score_sum = scores.new_zeros(items).index_add_(0, cluster, scores)
-    box_sum = boxes.new_zeros((items, 4)).index_add_(0, cluster, boxes * scores[:, None])
-    size = torch.bincount(cluster, minlength=items).to(torch.float64)
-    opened = cluster == torch.arange(items, device=device)
-    fused_scores = score_sum[opened] / size[opened] * size[opened].clamp(max=len(per_model)) / weights.sum()
-    order = torch.sort(fused_scores, descending=True, stable=True).indices
-    return Detections(
-        boxes=(box_sum[opened] / score_sum[opened][:, None])[order].to(torch.float32),
-        scores=fused_scores[order].to(torch.float32),
-        labels=labels[opened][order],
+    # per cluster: sum of score * box (4), sum of score, number of boxes
+    parts = torch.cat([boxes * scores[:, None], scores[:, None], torch.ones_like(scores)[:, None]], dim=1)
+    sums = parts.new_zeros((items, 6)).index_add_(0, cluster, parts)
+    opened = torch.nonzero(cluster == torch.arange(items, device=device)).squeeze(1)  # (C, 1) -> (C,)
+    clusters = sums.index_select(0, opened)
+    size = clusters[:, 5]
+    fused_scores = clusters[:, 4] / size * size.clamp(max=flat.models) / weights.sum()
+    opened_group = group.index_select(0, opened)
+    return split_by_image(
+        clusters[:, :4] / clusters[:, 4:5],
+        fused_scores,
+        opened_group % classes,
+        opened_group // classes,
+        flat.images,
     )

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from streamer.fusion import FusionConfig, fuse
 from tests.fusion import reference
-from tests.fusion.conftest import random_objects, random_rows, to_detections, to_rows
+from tests.fusion.helpers import random_objects, random_rows, to_detections, to_rows
 
 NO_FILTER = {"post_filter": False}
 

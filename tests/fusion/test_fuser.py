@@ -10,7 +10,7 @@ from streamer.errors import ConfigError, DataError
 from streamer.fusion import FUSION_MODES, Fuser, FusionConfig, fuse
 from streamer.types import EAD2019_CLASSES, Detections
 from tests.fusion import reference
-from tests.fusion.conftest import random_objects, random_rows, to_detections, to_rows
+from tests.fusion.helpers import random_objects, random_rows, to_detections, to_rows
 
 
 def sample_models(seed: int = 0, models: int = 3, count: int = 12) -> list[Detections]:
@@ -46,12 +46,14 @@ def test_post_filter_applies_after_fusion() -> None:
     assert to_rows(fuse(per_model, config=FusionConfig(mode="nms"))) == to_rows(per_model[0])[1:]
 
 
-def test_fuse_batch_fuses_each_image() -> None:
-    first, second = sample_models(seed=1), sample_models(seed=2)
-    fuser = Fuser(FusionConfig(mode="wbf"))
-    batch = fuser.fuse_batch([[a, b] for a, b in zip(first, second, strict=True)])
-    assert to_rows(batch[0]) == to_rows(fuser.fuse(first))
-    assert to_rows(batch[1]) == to_rows(fuser.fuse(second))
+@pytest.mark.parametrize("mode", FUSION_MODES)
+def test_fuse_batch_equals_fusing_each_image_alone(mode: str) -> None:
+    images = [sample_models(seed=seed) for seed in (1, 2, 3)]
+    images[1] = [to_detections([]) for _ in images[1]]  # an image without detections
+    fuser = Fuser(FusionConfig(mode=mode))
+    batch = fuser.fuse_batch([list(per_image) for per_image in zip(*images, strict=True)])
+    assert [to_rows(d) for d in batch] == [to_rows(fuser.fuse(per_model)) for per_model in images]
+    assert len(batch[1]) == 0
 
 
 @pytest.mark.parametrize(
@@ -61,6 +63,7 @@ def test_fuse_batch_fuses_each_image() -> None:
         ({"per_model_threshold": 1.5}, "per_model_threshold"),
         ({"iou_threshold": -0.1}, "iou_threshold"),
         ({"root_weight": 0.0}, "root_weight"),
+        ({"confidence_weight": 0.0}, "confidence_weight must be > 0"),
         ({"vote_threshold": 0.0}, "vote_threshold must be > 0"),
         ({"vote_threshold": {"polyp": 1.0}}, "unknown classes \\['polyp'\\]"),
         ({"soft_nms_method": "cubic"}, "soft_nms_method"),

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from streamer.fusion.postfilter import remove_outer_boxes
 from tests.fusion import reference
-from tests.fusion.conftest import random_objects, random_rows, to_detections, to_rows
+from tests.fusion.helpers import random_objects, random_rows, to_detections, to_rows
 
 
 def test_outer_box_removed_inner_kept_other_class_untouched() -> None:
