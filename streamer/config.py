@@ -1,7 +1,8 @@
 """Run configuration: one frozen dataclass per stage, loaded from a TOML profile and overridden by CLI flags.
 
 Profiles live in `streamer/profiles/NAME.toml`; each top-level table names a stage
-(`capture`, `preprocess`, `quality`, `detector`, `fusion`, `output`).
+(`capture`, `preprocess`, `quality`, `detector`, `fusion`, `output`); `fusion` takes every field of
+streamer.fusion.FusionConfig.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from streamer.errors import ConfigError
+from streamer.fusion import FusionConfig
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -76,16 +78,6 @@ class DetectorConfig:
 
 
 @dataclass(frozen=True)
-class FusionConfigSection:
-    """Ensemble fusion of several detectors: mode and thresholds (see streamer.fusion)."""
-
-    mode: str = "stack_vote"
-    iou_threshold: float | None = None  # None: the mode's default (0.55 for wbf, 0.5 otherwise)
-    per_model_threshold: float = 0.2
-    vote_threshold: float | None = None
-
-
-@dataclass(frozen=True)
 class OutputConfig:
     """What is written. `outputs`: any of annotated, filtered, jsonl (summary.json is always written)."""
 
@@ -114,7 +106,7 @@ class RunConfig:
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
-    fusion: FusionConfigSection = field(default_factory=FusionConfigSection)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:
@@ -138,7 +130,6 @@ _SECTIONS: dict[str, type] = {
     "preprocess": PreprocessConfig,
     "quality": QualityConfig,
     "detector": DetectorConfig,
-    "fusion": FusionConfigSection,
     "output": OutputConfig,
 }
 
@@ -187,13 +178,19 @@ def load_profile(name_or_path: str) -> RunConfig:
         raise ConfigError(f"invalid profile {path}: {error}") from error
     top_level = {key: value for key, value in data.items() if not isinstance(value, dict)}
     sections = {key: value for key, value in data.items() if isinstance(value, dict)}
-    unknown = set(sections) - set(_SECTIONS)
+    unknown = set(sections) - {*_SECTIONS, "fusion"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
     allowed_top = {"backend", "device", "precision", "batch", "batch_deadline_ms"}
     if set(top_level) - allowed_top:
         raise ConfigError(f"{path}: unknown key(s) {sorted(set(top_level) - allowed_top)}")
-    built = {name: _coerce(_SECTIONS[name], values, str(path)) for name, values in sections.items()}
+    built: dict[str, Any] = {
+        name: _coerce(_SECTIONS[name], values, str(path))
+        for name, values in sections.items()
+        if name != "fusion"
+    }
+    if "fusion" in sections:
+        built["fusion"] = FusionConfig.from_mapping(sections["fusion"])
     return RunConfig(profile=path.stem, **top_level, **built)
 
 

@@ -6,7 +6,7 @@ import torch
 
 from streamer.backends.base import Engine
 from streamer.config import DetectorConfig, RunConfig
-from streamer.fusion import Fuser, FusionConfig
+from streamer.fusion import Fuser
 from streamer.fusion.decode import DecodeConfig, decode_detections
 from streamer.pipeline.detector_stage import Decoder, Fuse
 from streamer.pipeline.preprocess import InputTransform
@@ -36,13 +36,4 @@ def make_fuse(config: RunConfig) -> Fuse | None:
     """The ensemble fusion of the profile, or None for a single detector."""
     if len(config.detector.models) < 2:
         return None
-    section = config.fusion
-    fuser = Fuser(
-        FusionConfig(
-            mode=section.mode,  # type: ignore[arg-type]
-            iou_threshold=section.iou_threshold,
-            per_model_threshold=section.per_model_threshold,
-            vote_threshold=section.vote_threshold,
-        )
-    )
-    return fuser.fuse
+    return Fuser(config.fusion).fuse
