@@ -89,7 +89,7 @@ def test_signal_ends_the_run_with_playable_files(sig: signal.Signals, tmp_path: 
     )  # fmt: skip
     jsonl = out / "frames.jsonl"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < 15):
+    while time.monotonic() < deadline and (not jsonl.exists() or len(read_jsonl(jsonl)[0]) < 15):
         time.sleep(0.1)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
