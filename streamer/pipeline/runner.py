@@ -98,15 +98,19 @@ class Pipeline:
         cannot be opened; a failure mid-stream is returned in the outcome after the outputs are finalized."""
         config = self.config
         source, reopen = open_source(self.source_spec, config.capture)
+        engines: list[Engine] = []
         try:
             classifier = load_classifier(config)
+            engines.extend([classifier] if classifier is not None else [])
             detectors = load_detectors(config)
+            engines.extend(detectors)
+            warm_up(engines, config.batch)
         except BaseException:
             source.close()
+            for engine in engines:
+                engine.close()
             raise
-        engines: list[Engine] = [e for e in (classifier, *detectors) if e is not None]
         try:
-            warm_up(engines, config.batch)
             return self._run_threads(source, reopen, classifier, detectors, on_result, on_start)
         finally:
             for engine in engines:
