@@ -52,6 +52,8 @@ class InferenceWorker(threading.Thread):
                 frames = self._frames.get_batch(self._batch, fill_deadline_s=self._fill_deadline_s)
                 if frames is None:
                     break
+                if not frames:
+                    continue  # nothing arrived within the wait: look at the abort flag again
                 for result in self.process(frames):
                     if not self._results.put(result, self._abort):
                         return

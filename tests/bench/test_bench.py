@@ -60,14 +60,14 @@ def test_realtime_rule(fps: float, frames: int, dropped: int, live: bool, expect
 
 
 class SlowClassifier:
-    """Takes 30 ms per batch: slower than a 100 fps source."""
+    """Takes 30 ms per frame: slower than a 100 fps source, whatever the batch size."""
 
     backend = "test"
     device = torch.device("cpu")
     spec = EngineSpec(name="slow", task="classifier", classes=("good", "bad"), input_size=(32, 32))
 
     def infer(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        time.sleep(0.03)
+        time.sleep(0.03 * batch.shape[0])
         return {"p_bad": torch.zeros(batch.shape[0])}
 
     def close(self) -> None: ...

@@ -78,10 +78,10 @@ def frame(index: int, bad: bool) -> Frame:
     return Frame(index=index, pts=index, time_base=0.04, captured_ns=0, source="test", image=image)
 
 
-def worker(detectors: list[RecordingDetector], fuse=None) -> InferenceWorker:
+def worker(detectors: list[RecordingDetector], fuse=None, frames=None, results=None) -> InferenceWorker:
     return InferenceWorker(
-        FrameQueue(8, QueuePolicy.BLOCK),
-        FrameQueue(8, QueuePolicy.BLOCK),
+        frames or FrameQueue(8, QueuePolicy.BLOCK),
+        results or FrameQueue(8, QueuePolicy.BLOCK),
         Preprocessor(crop_fov=False, fov_threshold=20, fov_refresh_frames=1, device=torch.device("cpu")),
         QualityGate(MarkedBadClassifier()),
         DetectorStage(detectors, [one_box_decoder] * len(detectors), fuse),
@@ -124,3 +124,16 @@ def test_several_detectors_are_fused_into_one_set() -> None:
     detections = results[0].detections
     assert detections is not None and len(detections) == 1
     assert [d.batches for d in detectors] == [[1], [1]]
+
+
+def test_worker_skips_empty_waits_and_stops_at_end_of_stream() -> None:
+    frames: FrameQueue[Frame] = FrameQueue(8, QueuePolicy.BLOCK)
+    results: FrameQueue[FrameResult] = FrameQueue(8, QueuePolicy.BLOCK)
+    stage = worker([RecordingDetector(0.9)], frames=frames, results=results)
+    stage.start()
+    threading.Event().wait(0.3)  # several empty waits of the queue
+    frames.put(frame(0, False))
+    frames.close()
+    stage.join(5)
+    assert stage.error is None
+    assert [r.frame.index for r in results.get_batch(8) or []] == [0]
