@@ -13,7 +13,8 @@ Cost: O(N * kept_same_category) IoU work for the cross-block part, O(_BLOCK^2 * 
 Soft-NMS (Bodla et al.) repeatedly takes the highest remaining score and decays the others by
 f(IoU with it). Several boxes are taken per round: the longest run at the top of the current ranking in
 which no box is decayed by an earlier one of the run is exactly what the one-at-a-time algorithm would take
-next, because scores only decrease. Rounds ≈ the largest number of mutually overlapping boxes.
+next, because scores only decrease. The run is searched among the top `_SOFT_NMS_WINDOW` boxes, so a round
+costs O(window^2 + N) and rounds >= max(N / window, the largest number of mutually overlapping boxes).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch
 from streamer.fusion.box_ops import pairwise_iou
 
 _BLOCK = 256
+_SOFT_NMS_WINDOW = 64  # soft-NMS looks for its run of boxes among the top 64 of each round
 
 SoftNmsMethod = Literal["gaussian", "linear"]
 
@@ -141,9 +143,10 @@ def soft_nms(
         order = order[: int(torch.isfinite(ranked).sum())]
         if order.shape[0] == 0:
             break
-        affected = (decay[order][:, order] != 1.0).triu_(diagonal=1)  # [i, j]: earlier i decays later j
+        head = order[:_SOFT_NMS_WINDOW]
+        affected = (decay[head][:, head] != 1.0).triu_(diagonal=1)  # [i, j]: earlier i decays later j
         blocked = affected.any(dim=0)  # [j]: some earlier box of the run decays j; never true for j = 0
-        run = int(torch.argmax(blocked.to(torch.int8))) if bool(blocked.any()) else order.shape[0]
+        run = int(torch.argmax(blocked.to(torch.int8))) if bool(blocked.any()) else head.shape[0]
         picked = order[:run]
         taken.append(picked)
         taken_scores.append(current[picked])

@@ -70,12 +70,17 @@ def test_nms_without_categories_suppresses_across_everything() -> None:
     count=st.integers(0, 60),
     sigma=st.floats(0.1, 1.0),
     categories=st.integers(1, 3),
+    window=st.sampled_from([2, 8, 64]),
 )
-def test_gaussian_soft_nms_matches_sequential(seed: int, count: int, sigma: float, categories: int) -> None:
+def test_gaussian_soft_nms_matches_sequential(
+    seed: int, count: int, sigma: float, categories: int, window: int
+) -> None:
     rng = np.random.default_rng(seed)
     boxes, scores = random_boxes(rng, count, grid=False)
     labels = torch.tensor(rng.integers(0, categories, count), dtype=torch.int64)
-    kept, decayed = soft_nms(boxes, scores, sigma=sigma, min_score=0.05, categories=labels)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nms_module, "_SOFT_NMS_WINDOW", window)
+        kept, decayed = soft_nms(boxes, scores, sigma=sigma, min_score=0.05, categories=labels)
     expected = reference.soft_nms(*as_lists(boxes, scores), labels.tolist(), sigma, 0.05)
     assert kept.tolist() == [i for i, _ in expected]
     np.testing.assert_allclose(decayed.numpy(), [s for _, s in expected], rtol=1e-5)
