@@ -13,8 +13,9 @@ Cost: O(N * kept_same_category) IoU work for the cross-block part, O(_BLOCK^2 * 
 Soft-NMS (Bodla et al.) repeatedly takes the highest remaining score and decays the others by
 f(IoU with it). Several boxes are taken per round: the longest run at the top of the current ranking in
 which no box is decayed by an earlier one of the run is exactly what the one-at-a-time algorithm would take
-next, because scores only decrease. The run is searched among the top `_SOFT_NMS_WINDOW` boxes, so a round
-costs O(window^2 + N) and rounds >= max(N / window, the largest number of mutually overlapping boxes).
+next, because scores only decrease. Decays are computed once, inside each category, on a (G, W, W) grid
+(W = largest category). The run is searched among the top `_SOFT_NMS_WINDOW` boxes, so a round costs
+O(window^2 + N log N) and rounds >= max(N / window, the largest number of mutually overlapping boxes).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Literal
 
 import torch
 
-from streamer.fusion.box_ops import pairwise_iou
+from streamer.fusion.box_ops import group_cells, pairwise_iou
 
 _BLOCK = 256
 _SOFT_NMS_WINDOW = 64  # soft-NMS looks for its run of boxes among the top 64 of each round
@@ -126,32 +127,43 @@ def soft_nms(
     device = boxes.device
     if method not in ("gaussian", "linear"):
         raise ValueError(f"unknown soft-NMS method {method!r}")
-    categories = _categories_or_zeros(boxes, categories)
-    iou = pairwise_iou(boxes, boxes)
+    if boxes.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.int64, device=device), scores[:0]
+    cell, width, groups = group_cells(_categories_or_zeros(boxes, categories))
+    padded = boxes.new_full((groups * width, 4), torch.nan)  # empty cells: IoU 0, decay 1
+    padded[cell] = boxes
+    grid = padded.view(groups, width, 4)  # (G*W, 4) -> (G, W, 4)
+    iou = pairwise_iou(grid, grid)  # (G, W, W), only boxes of one category meet
     if method == "gaussian":
         decay = torch.exp(-(iou * iou) / sigma)
     else:
         decay = torch.where(iou > iou_threshold, 1.0 - iou, 1.0)
-    decay = torch.where(categories[:, None] == categories[None, :], decay, 1.0)
-    current = scores.clone()
-    remaining = torch.ones_like(scores, dtype=torch.bool)
+    current = scores.new_full((groups * width,), -torch.inf)  # per cell; taken and empty cells: -inf
+    current[cell] = scores
     taken: list[torch.Tensor] = []
     taken_scores: list[torch.Tensor] = []
     while True:
-        ranked = torch.where(remaining & (current >= min_score), current, -torch.inf)
-        order = torch.sort(ranked, descending=True, stable=True).indices
-        order = order[: int(torch.isfinite(ranked).sum())]
-        if order.shape[0] == 0:
+        ranked = current[cell]
+        ranked = torch.where(ranked >= min_score, ranked, -torch.inf)  # also turns -inf * 0 (nan) into -inf
+        order = torch.sort(ranked, descending=True, stable=True).indices  # ties: lower index first
+        head = order[: min(_SOFT_NMS_WINDOW, int(torch.isfinite(ranked).sum()))]
+        if head.shape[0] == 0:
             break
-        head = order[:_SOFT_NMS_WINDOW]
-        affected = (decay[head][:, head] != 1.0).triu_(diagonal=1)  # [i, j]: earlier i decays later j
+        head_group, head_slot = cell[head] // width, cell[head] % width
+        pair_decay = decay[head_group[:, None], head_slot[:, None], head_slot[None, :]]  # (T, T)
+        affected = ((pair_decay != 1.0) & (head_group[:, None] == head_group[None, :])).triu_(diagonal=1)
         blocked = affected.any(dim=0)  # [j]: some earlier box of the run decays j; never true for j = 0
         run = int(torch.argmax(blocked.to(torch.int8))) if bool(blocked.any()) else head.shape[0]
-        picked = order[:run]
-        taken.append(picked)
-        taken_scores.append(current[picked])
-        remaining[picked] = False
-        current = current * decay[picked].prod(dim=0)
+        picked_cells = cell[head[:run]]
+        taken.append(head[:run])
+        taken_scores.append(current[picked_cells])
+        current[picked_cells] = -torch.inf
+        rows = decay[
+            head_group[:run], head_slot[:run]
+        ]  # (P, W): decay of every cell of the picked box's group
+        factor = torch.ones_like(current).view(groups, width)  # (G*W,) -> (G, W)
+        factor.scatter_reduce_(0, head_group[:run, None].expand_as(rows), rows, "prod")
+        current *= factor.view(-1)  # (G, W) -> (G*W,)
     if not taken:
         return torch.zeros(0, dtype=torch.int64, device=device), scores[:0]
     return torch.cat(taken), torch.cat(taken_scores)
