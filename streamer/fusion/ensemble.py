@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import torch
 
 from streamer.fusion.batch import FlatBatch, split_by_image
-from streamer.fusion.box_ops import group_slots, paired_iou
+from streamer.fusion.box_ops import group_cells, paired_iou
 from streamer.types import Detections
 
 
@@ -64,15 +64,12 @@ def _candidate_pairs(flat: FlatBatch, p: StackVoteParams) -> tuple[torch.Tensor,
     group keeps the pairs that can qualify (boxes touching, or confidences high enough on their own, since
     IoU is 0 otherwise); the exact overlap is then computed on those pairs only.
     """
-    groups = flat.images * p.vote_thresholds.shape[0]
-    group = flat.image * p.vote_thresholds.shape[0] + flat.labels  # (image, class)
-    order, slot, width = group_slots(group)
-    cell = group[order] * width + slot  # position of each sorted item in the (groups * width) padding
-    item_at = torch.full((groups * width,), -1, dtype=torch.int64, device=group.device)
-    item_at[cell] = order
+    cell, width, groups = group_cells(flat.image * p.vote_thresholds.shape[0] + flat.labels)  # (image, class)
+    item_at = torch.full((groups * width,), -1, dtype=torch.int64, device=cell.device)
+    item_at[cell] = torch.arange(cell.shape[0], device=cell.device)
     columns = torch.cat([flat.boxes, flat.scores[:, None], flat.model[:, None].to(torch.float64)], dim=1)
     padded = columns.new_full((groups * width, 6), torch.nan)  # empty cells compare false everywhere
-    padded[cell] = columns.index_select(0, order)
+    padded[cell] = columns
     x1, y1, x2, y2, score, model = padded.view(groups, width, 6).movedim(-1, 0)  # (G*W, 6) -> 6 x (G, W)
     # confidences that qualify with IoU 0; the small margin keeps this a superset of the exact test below
     confident = score[:, :, None] + score[:, None, :] >= (2.0 * p.overlap_threshold / p.confidence_weight) * (
@@ -148,6 +145,8 @@ def stack_vote(per_model: Sequence[Sequence[Detections]], params: StackVoteParam
     flat = FlatBatch.of(per_model, params.per_model_threshold)
     count = flat.scores.shape[0]
     device = flat.scores.device
+    if count == 0:
+        return [Detections.empty(device) for _ in range(flat.images)]
     root_item, box_item = _candidate_pairs(flat, params)
     root_of = _assign_stacks(root_item, box_item, flat.model, flat.models)
     is_root = root_of == torch.arange(count, device=device)
