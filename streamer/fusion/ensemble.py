@@ -110,10 +110,10 @@ def _assign_stacks(
     row = root_item * models + model[box_item]  # (root, model of the box): holds at most one box
     rank = torch.arange(root_item.shape[0], device=device)
     none = rank.shape[0]
-    root_of = torch.arange(items, device=device)
-    taken = torch.zeros(items, dtype=torch.bool, device=device)
-    row_full = torch.zeros(items * models, dtype=torch.bool, device=device)
-    alive = torch.ones_like(rank, dtype=torch.bool)
+    taken = torch.zeros(items, dtype=torch.int64, device=device)  # > 0: box joined a stack
+    row_full = torch.zeros(items * models, dtype=torch.int64, device=device)  # > 0: row holds its box
+    selected = torch.zeros_like(rank, dtype=torch.bool)
+    alive = torch.ones_like(selected)
     while bool(alive.any()):
         live_rank = torch.where(alive, rank, none)
         best_for_box = torch.full((items,), none, device=device).scatter_reduce_(
@@ -123,17 +123,17 @@ def _assign_stacks(
             0, row, live_rank, "amin"
         )
         chosen = (
-            alive
-            & (best_for_box[box_item] == rank)
+            (best_for_box[box_item] == rank)  # implies alive
             & (best_for_row[row] == rank)
             & (best_for_box[root_item] == none)  # no live pair could still take the root
         )
-        chosen = torch.nonzero(chosen).squeeze(1)  # (C, 1) -> (C,)
-        members = box_item.index_select(0, chosen)
-        root_of[members] = root_item.index_select(0, chosen)
-        taken[members] = True
-        row_full[row.index_select(0, chosen)] = True
-        alive &= ~taken[box_item] & ~taken[root_item] & ~row_full[row]
+        selected |= chosen
+        hits = chosen.to(torch.int64)
+        taken.scatter_add_(0, box_item, hits)
+        row_full.scatter_add_(0, row, hits)
+        alive &= (taken[box_item] == 0) & (taken[root_item] == 0) & (row_full[row] == 0)
+    root_of = torch.arange(items, device=device)
+    root_of[box_item[selected]] = root_item[selected]
     return root_of
 
 
