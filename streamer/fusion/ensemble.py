@@ -22,14 +22,14 @@ Algorithm, with every ambiguous point fixed:
    its score is mean confidence + count_bonus * number of boxes, clipped to 1.
 Output is sorted by descending score (ties: lower root index first).
 
-Vectorisation and cost: boxes are padded per (image, class) into (G, W) (W = most boxes of one group);
-one (G, W, W) overlap tensor gives the candidate pairs as an edge list, ranked once by (root's model,
-overlap). The
-greedy runs over the whole list in rounds (see _assign_stacks): a pair that outranks every live pair it
-competes with is one the sequential greedy takes, so each round takes all of them at once (at least
-one). Work: O(G W^2) for overlaps, then rounds x O(E) for E candidate pairs; rounds is usually a handful
-(bounded by the longest chain of pairs that wait for one another). Computation is in float64 on the input
-device; outputs are float32.
+Vectorisation and cost: boxes are padded per (image, class) into (G, W) (W = most boxes of one group).
+A dense (G, W, W) pass keeps the pairs that can qualify (boxes touching, or confidences high enough with
+IoU 0); their exact overlaps give the candidate pairs, ranked once by (root's model, overlap). The greedy
+runs over the whole list in rounds (see _assign_stacks): a pair that outranks every live pair it competes
+with is one the sequential greedy takes, so each round takes all of them at once (at least one). Work:
+O(G W^2) cheap comparisons, then rounds x O(E) for E candidate pairs; rounds is usually a handful (bounded
+by the longest chain of pairs that wait for one another). Computation is in float64 on the input device;
+outputs are float32.
 """
 
 from __future__ import annotations
