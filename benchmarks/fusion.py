@@ -85,23 +85,23 @@ def random_nms_input(rng: np.random.Generator, count: int) -> tuple[torch.Tensor
     return boxes, scores, labels
 
 
-def median_ms(functions: dict[str, Callable[[], object]], repeats: int, warmup: int = 3) -> dict[str, dict]:
+def median_ms(functions: dict[str, Callable[[], object]], repeats: int, run: int = 10) -> dict[str, dict]:
     """Median wall time and median CPU time of this thread (ms) of each function.
 
-    The functions take turns within every repeat, so a change in the machine's load hits all of them alike;
-    the CPU time leaves out time spent waiting for a core.
+    The functions take turns in runs of `run` timed calls, each run after one warm-up call, so changes in
+    the machine's load hit all of them alike while every call still finds its own data in cache. The CPU
+    time leaves out time spent waiting for a core.
     """
-    for function in functions.values():
-        for _ in range(warmup):
-            function()
     wall: dict[str, list[float]] = {name: [] for name in functions}
     cpu: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(repeats):
+    for _ in range(max(1, repeats // run)):
         for name, function in functions.items():
-            start, start_cpu = time.perf_counter(), time.thread_time()
             function()
-            cpu[name].append(time.thread_time() - start_cpu)
-            wall[name].append(time.perf_counter() - start)
+            for _ in range(run):
+                start, start_cpu = time.perf_counter(), time.thread_time()
+                function()
+                cpu[name].append(time.thread_time() - start_cpu)
+                wall[name].append(time.perf_counter() - start)
     return {
         name: {"wall_ms": statistics.median(wall[name]) * 1e3, "cpu_ms": statistics.median(cpu[name]) * 1e3}
         for name in functions
@@ -192,8 +192,8 @@ def main() -> None:
             "classes": CLASSES,
             "wbf_iou_threshold": 0.55,
             "repeats": args.repeats,
-            "statistic": "median after 3 warm-up runs, methods taking turns in every repeat: "
-            "wall_ms (perf_counter), cpu_ms (thread CPU time)",
+            "statistic": "median of all timed calls; methods take turns in runs of 10 calls, each run after "
+            "one warm-up call: wall_ms (perf_counter), cpu_ms (thread CPU time)",
         },
         "fusion": results,
         "nms_10000_boxes": {**nms_timing, "kept": kept_count, "iou_threshold": 0.5, "classes": CLASSES},
