@@ -85,17 +85,27 @@ def random_nms_input(rng: np.random.Generator, count: int) -> tuple[torch.Tensor
     return boxes, scores, labels
 
 
-def median_ms(function: Callable[[], object], repeats: int, warmup: int = 3) -> dict[str, float]:
-    """Median wall time and median CPU time of this thread (ms); the CPU time excludes waiting for a core."""
-    for _ in range(warmup):
-        function()
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.thread_time()
-        function()
-        cpu.append(time.thread_time() - start_cpu)
-        wall.append(time.perf_counter() - start)
-    return {"wall_ms": statistics.median(wall) * 1e3, "cpu_ms": statistics.median(cpu) * 1e3}
+def median_ms(functions: dict[str, Callable[[], object]], repeats: int, run: int = 10) -> dict[str, dict]:
+    """Median wall time and median CPU time of this thread (ms) of each function.
+
+    The functions take turns in runs of `run` timed calls, each run after one warm-up call, so changes in
+    the machine's load hit all of them alike while every call still finds its own data in cache. The CPU
+    time leaves out time spent waiting for a core.
+    """
+    wall: dict[str, list[float]] = {name: [] for name in functions}
+    cpu: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(max(1, repeats // run)):
+        for name, function in functions.items():
+            function()
+            for _ in range(run):
+                start, start_cpu = time.perf_counter(), time.thread_time()
+                function()
+                cpu[name].append(time.thread_time() - start_cpu)
+                wall[name].append(time.perf_counter() - start)
+    return {
+        name: {"wall_ms": statistics.median(wall[name]) * 1e3, "cpu_ms": statistics.median(cpu[name]) * 1e3}
+        for name in functions
+    }
 
 
 def ensemble_boxes_call(per_model: list[Detections], threshold: float) -> Callable[[], object]:
@@ -130,34 +140,41 @@ def main() -> None:
     for name, (per_model, threshold) in scenarios.items():
         stack = Fuser(FusionConfig(mode="stack_vote", per_model_threshold=threshold, post_filter=False))
         wbf = Fuser(FusionConfig(mode="wbf", per_model_threshold=threshold, post_filter=False))
-        theirs = median_ms(ensemble_boxes_call(per_model, threshold), args.repeats)
-        ours_stack = median_ms(lambda stack=stack, p=per_model: stack.fuse(p), args.repeats)
-        ours_wbf = median_ms(lambda wbf=wbf, p=per_model: wbf.fuse(p), args.repeats)
-        results[name] = {
-            "boxes_in": sum(int((d.scores >= threshold).sum()) for d in per_model),
-            "ensemble_boxes_wbf": theirs,
-            "stack_vote": ours_stack,
-            "wbf": ours_wbf,
-            "speedup_stack_vote": {k: theirs[k] / ours_stack[k] for k in theirs},
-            "speedup_wbf": {k: theirs[k] / ours_wbf[k] for k in theirs},
-        }
+        timings = median_ms(
+            {
+                "ensemble_boxes_wbf": ensemble_boxes_call(per_model, threshold),
+                "stack_vote": lambda stack=stack, p=per_model: stack.fuse(p),
+                "wbf": lambda wbf=wbf, p=per_model: wbf.fuse(p),
+            },
+            args.repeats,
+        )
+        results[name] = {"boxes_in": sum(int((d.scores >= threshold).sum()) for d in per_model), **timings}
 
     batch = [realistic_ensemble(rng, objects=12) for _ in range(BATCH)]  # [image][model]
     per_model = [list(models) for models in zip(*batch, strict=True)]  # [model][image]
     theirs_calls = [ensemble_boxes_call(models, 0.2) for models in batch]
-    theirs = median_ms(lambda: [call() for call in theirs_calls], args.repeats)
-    batch_result: dict[str, object] = {"images": BATCH, "ensemble_boxes_wbf_one_image_at_a_time": theirs}
-    for mode in ("stack_vote", "wbf"):
-        fuser = Fuser(FusionConfig(mode=mode, per_model_threshold=0.2, post_filter=False))
-        ours = median_ms(lambda fuser=fuser: fuser.fuse_batch(per_model), args.repeats)
-        batch_result[mode] = ours
-        batch_result[f"speedup_{mode}"] = {k: theirs[k] / ours[k] for k in theirs}
-    results[f"realistic_thr0.2_batch{BATCH}"] = batch_result
+    stack = Fuser(FusionConfig(mode="stack_vote", per_model_threshold=0.2, post_filter=False))
+    wbf = Fuser(FusionConfig(mode="wbf", per_model_threshold=0.2, post_filter=False))
+    timings = median_ms(
+        {
+            "ensemble_boxes_wbf": lambda: [call() for call in theirs_calls],  # one image at a time
+            "stack_vote": lambda: stack.fuse_batch(per_model),
+            "wbf": lambda: wbf.fuse_batch(per_model),
+        },
+        args.repeats,
+    )
+    results[f"realistic_thr0.2_batch{BATCH}"] = {"images": BATCH, **timings}
+    for result in results.values():
+        theirs = result["ensemble_boxes_wbf"]
+        for mode in ("stack_vote", "wbf"):
+            result[f"speedup_{mode}"] = {k: theirs[k] / result[mode][k] for k in theirs}
 
     boxes, scores, labels = random_nms_input(rng, 10_000)
     with torch.inference_mode():
         kept_count = int(nms(boxes, scores, 0.5, categories=labels).shape[0])
-        nms_timing = median_ms(lambda: nms(boxes, scores, 0.5, categories=labels), max(5, args.repeats // 5))
+        nms_timing = median_ms(
+            {"nms": lambda: nms(boxes, scores, 0.5, categories=labels)}, max(5, args.repeats // 5)
+        )["nms"]
 
     report = {
         "machine": {
@@ -175,7 +192,8 @@ def main() -> None:
             "classes": CLASSES,
             "wbf_iou_threshold": 0.55,
             "repeats": args.repeats,
-            "statistic": "median after 3 warm-up runs: wall_ms (perf_counter), cpu_ms (thread CPU time)",
+            "statistic": "median of all timed calls; methods take turns in runs of 10 calls, each run after "
+            "one warm-up call: wall_ms (perf_counter), cpu_ms (thread CPU time)",
         },
         "fusion": results,
         "nms_10000_boxes": {**nms_timing, "kept": kept_count, "iou_threshold": 0.5, "classes": CLASSES},

@@ -68,3 +68,15 @@ def group_slots(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
     starts = torch.cumsum(counts, 0) - counts
     slot = torch.arange(labels.numel(), device=labels.device) - starts[sorted_labels]
     return order, slot, int(counts.max())
+
+
+def group_cells(groups: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """Padding of items by group into a (G, W) grid, items of a group keeping their order.
+
+    groups: (N,) int64 >= 0, N > 0. Returns cell (N,) int64 (flat position g * W + slot of each item),
+    W (the largest group size) and G (largest group id + 1).
+    """
+    order, slot, width = group_slots(groups)
+    cell = torch.empty_like(order)
+    cell[order] = groups[order] * width + slot
+    return cell, width, int(groups.max()) + 1

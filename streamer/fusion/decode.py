@@ -67,6 +67,7 @@ def _transform_tensor(
     return table
 
 
+@torch.inference_mode()
 def decode_detections(
     outputs: dict[str, torch.Tensor],
     transforms: torch.Tensor | Sequence[Sequence[float]],

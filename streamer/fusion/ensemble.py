@@ -22,14 +22,14 @@ Algorithm, with every ambiguous point fixed:
    its score is mean confidence + count_bonus * number of boxes, clipped to 1.
 Output is sorted by descending score (ties: lower root index first).
 
-Vectorisation and cost: boxes are padded per (image, class) into (G, W) (W = most boxes of one group);
-one (G, W, W) overlap tensor gives the candidate pairs as an edge list, ranked once by (root's model,
-overlap). The
-greedy runs over the whole list in rounds (see _assign_stacks): a pair that outranks every live pair it
-competes with is one the sequential greedy takes, so each round takes all of them at once (at least
-one). Work: O(G W^2) for overlaps, then rounds x O(E) for E candidate pairs; rounds is usually a handful
-(bounded by the longest chain of pairs that wait for one another). Computation is in float64 on the input
-device; outputs are float32.
+Vectorisation and cost: boxes are padded per (image, class) into (G, W) (W = most boxes of one group).
+A dense (G, W, W) pass keeps the pairs that can qualify (boxes touching, or confidences high enough with
+IoU 0); their exact overlaps give the candidate pairs, ranked once by (root's model, overlap). The greedy
+runs over the whole list in rounds (see _assign_stacks): a pair that outranks every live pair it competes
+with is one the sequential greedy takes, so each round takes all of them at once (at least one). Work:
+O(G W^2) cheap comparisons, then rounds x O(E) for E candidate pairs; rounds is usually a handful (bounded
+by the longest chain of pairs that wait for one another). Computation is in float64 on the input device;
+outputs are float32.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import torch
 
 from streamer.fusion.batch import FlatBatch, split_by_image
-from streamer.fusion.box_ops import group_slots, paired_iou
+from streamer.fusion.box_ops import group_cells, paired_iou
 from streamer.types import Detections
 
 
@@ -64,15 +64,12 @@ def _candidate_pairs(flat: FlatBatch, p: StackVoteParams) -> tuple[torch.Tensor,
     group keeps the pairs that can qualify (boxes touching, or confidences high enough on their own, since
     IoU is 0 otherwise); the exact overlap is then computed on those pairs only.
     """
-    groups = flat.images * p.vote_thresholds.shape[0]
-    group = flat.image * p.vote_thresholds.shape[0] + flat.labels  # (image, class)
-    order, slot, width = group_slots(group)
-    cell = group[order] * width + slot  # position of each sorted item in the (groups * width) padding
-    item_at = torch.full((groups * width,), -1, dtype=torch.int64, device=group.device)
-    item_at[cell] = order
+    cell, width, groups = group_cells(flat.image * p.vote_thresholds.shape[0] + flat.labels)  # (image, class)
+    item_at = torch.full((groups * width,), -1, dtype=torch.int64, device=cell.device)
+    item_at[cell] = torch.arange(cell.shape[0], device=cell.device)
     columns = torch.cat([flat.boxes, flat.scores[:, None], flat.model[:, None].to(torch.float64)], dim=1)
     padded = columns.new_full((groups * width, 6), torch.nan)  # empty cells compare false everywhere
-    padded[cell] = columns.index_select(0, order)
+    padded[cell] = columns
     x1, y1, x2, y2, score, model = padded.view(groups, width, 6).movedim(-1, 0)  # (G*W, 6) -> 6 x (G, W)
     # confidences that qualify with IoU 0; the small margin keeps this a superset of the exact test below
     confident = score[:, :, None] + score[:, None, :] >= (2.0 * p.overlap_threshold / p.confidence_weight) * (
@@ -113,10 +110,10 @@ def _assign_stacks(
     row = root_item * models + model[box_item]  # (root, model of the box): holds at most one box
     rank = torch.arange(root_item.shape[0], device=device)
     none = rank.shape[0]
-    root_of = torch.arange(items, device=device)
-    taken = torch.zeros(items, dtype=torch.bool, device=device)
-    row_full = torch.zeros(items * models, dtype=torch.bool, device=device)
-    alive = torch.ones_like(rank, dtype=torch.bool)
+    taken = torch.zeros(items, dtype=torch.int64, device=device)  # > 0: box joined a stack
+    row_full = torch.zeros(items * models, dtype=torch.int64, device=device)  # > 0: row holds its box
+    selected = torch.zeros_like(rank, dtype=torch.bool)
+    alive = torch.ones_like(selected)
     while bool(alive.any()):
         live_rank = torch.where(alive, rank, none)
         best_for_box = torch.full((items,), none, device=device).scatter_reduce_(
@@ -126,17 +123,17 @@ def _assign_stacks(
             0, row, live_rank, "amin"
         )
         chosen = (
-            alive
-            & (best_for_box[box_item] == rank)
+            (best_for_box[box_item] == rank)  # implies alive
             & (best_for_row[row] == rank)
             & (best_for_box[root_item] == none)  # no live pair could still take the root
         )
-        chosen = torch.nonzero(chosen).squeeze(1)  # (C, 1) -> (C,)
-        members = box_item.index_select(0, chosen)
-        root_of[members] = root_item.index_select(0, chosen)
-        taken[members] = True
-        row_full[row.index_select(0, chosen)] = True
-        alive &= ~taken[box_item] & ~taken[root_item] & ~row_full[row]
+        selected |= chosen
+        hits = chosen.to(torch.int64)
+        taken.scatter_add_(0, box_item, hits)
+        row_full.scatter_add_(0, row, hits)
+        alive &= (taken[box_item] == 0) & (taken[root_item] == 0) & (row_full[row] == 0)
+    root_of = torch.arange(items, device=device)
+    root_of[box_item[selected]] = root_item[selected]
     return root_of
 
 
@@ -148,6 +145,8 @@ def stack_vote(per_model: Sequence[Sequence[Detections]], params: StackVoteParam
     flat = FlatBatch.of(per_model, params.per_model_threshold)
     count = flat.scores.shape[0]
     device = flat.scores.device
+    if count == 0:
+        return [Detections.empty(device) for _ in range(flat.images)]
     root_item, box_item = _candidate_pairs(flat, params)
     root_of = _assign_stacks(root_item, box_item, flat.model, flat.models)
     is_root = root_of == torch.arange(count, device=device)

@@ -4,16 +4,20 @@ Both process boxes in descending score order, ties broken by ascending index (st
 boxes of different categories interact.
 
 NMS is exact greedy NMS (a box is dropped when its IoU with a kept, higher-ranked box of its category is
-> iou_threshold). Sorted boxes are cut into blocks of `_BLOCK` (category-major, so a block only meets kept
-boxes of its own categories). Inside a block the greedy result is the unique fixed point of
-"keep[j] = no kept i < j suppresses j", reached by iterating from "all kept": after t iterations the first
-t levels of the suppression chain are settled, so it stops after (longest chain + 1) matrix-vector products.
-Cost: O(N * kept_same_category) IoU work for the cross-block part, O(_BLOCK^2 * depth) inside blocks.
+> iou_threshold), computed as the unique fixed point of "keep[j] = no kept box ranked before j suppresses
+j", iterated from "all kept": after t passes the first t levels of every suppression chain are settled, so
+it stops after (longest chain + 1) passes. Up to `_BLOCK` boxes use one dense IoU matrix. Above that, the
+pairs that can overlap are found by sorting each category on x1 (O(N log N) plus one pair per two boxes
+whose x-intervals touch) and the fixed point runs on the overlapping pairs only; when there are more than
+`_MAX_PAIRS` such pairs (boxes piled up along x), dense blocks of `_BLOCK` sorted boxes are used instead:
+O(N * kept_same_category) IoU work with bounded memory.
 
 Soft-NMS (Bodla et al.) repeatedly takes the highest remaining score and decays the others by
 f(IoU with it). Several boxes are taken per round: the longest run at the top of the current ranking in
 which no box is decayed by an earlier one of the run is exactly what the one-at-a-time algorithm would take
-next, because scores only decrease. Rounds ≈ the largest number of mutually overlapping boxes.
+next, because scores only decrease. Decays are computed once, inside each category, on a (G, W, W) grid
+(W = largest category). The run is searched among the top `_SOFT_NMS_WINDOW` boxes, so a round costs
+O(window^2 + N log N) and rounds >= max(N / window, the largest number of mutually overlapping boxes).
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from typing import Literal
 
 import torch
 
-from streamer.fusion.box_ops import pairwise_iou
+from streamer.fusion.box_ops import group_cells, paired_iou, pairwise_iou
 
 _BLOCK = 256
+_MAX_PAIRS = 262_144  # beyond this many x-overlapping pairs, dense blocks are faster (measured)
+_SOFT_NMS_WINDOW = 64  # soft-NMS looks for its run of boxes among the top 64 of each round
 
 SoftNmsMethod = Literal["gaussian", "linear"]
 
@@ -58,22 +64,59 @@ def _settle_block(suppresses: torch.Tensor, alive: torch.Tensor) -> torch.Tensor
         keep = updated
 
 
-def nms(
-    boxes: torch.Tensor,
-    scores: torch.Tensor,
-    iou_threshold: float,
-    categories: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Greedy class-aware NMS.
+def _x_overlap_pairs(
+    boxes: torch.Tensor, categories: torch.Tensor, limit: int
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Every pair (a, b) of one category whose x-intervals touch, found by sorting on x1; None if > limit.
 
-    boxes: (N, 4) x1 y1 x2 y2; scores: (N,); categories: optional (N,) int64, boxes only suppress boxes of
-    their own category. Returns indices (K,) int64 of the kept boxes, by descending score (ties: lower
-    index first).
+    Returns item indices a (P,), b (P,), each pair once.
     """
+    by_x = torch.sort(boxes[:, 0], stable=True).indices
+    order = by_x[torch.sort(categories[by_x], stable=True).indices]  # category-major, x1 ascending
+    cell, width, groups = group_cells(categories[order])
+    starts = boxes.new_full((groups * width,), torch.inf)  # rows of ascending x1, padded with +inf
+    starts[cell] = boxes[order, 0]
+    ends = boxes.new_full((groups * width,), -torch.inf)
+    ends[cell] = boxes[order, 2]
+    reach = torch.searchsorted(starts.view(groups, width), ends.view(groups, width), right=True)  # (G, W)
+    count = (reach.view(-1)[cell] - cell % width - 1).clamp_(min=0)  # later boxes of the row starting <= x2
+    if int(count.sum()) > limit:
+        return None
+    first = torch.repeat_interleave(torch.arange(order.shape[0], device=boxes.device), count)
+    step = torch.arange(first.shape[0], device=boxes.device) - (torch.cumsum(count, 0) - count)[first]
+    return order[first], order[first + 1 + step]  # a row's boxes are consecutive in `order`
+
+
+def _nms_sparse(
+    boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float, pairs: tuple[torch.Tensor, torch.Tensor]
+) -> torch.Tensor:
+    """Greedy NMS from the candidate pairs; returns keep (N,) bool.
+
+    Iterates "kept unless a kept, higher-ranked box suppresses it" from "all kept" to its unique fixed point,
+    the greedy result (exact after (longest suppression chain + 1) passes).
+    """
+    a, b = pairs
+    hit = torch.nonzero(paired_iou(boxes[a], boxes[b]) > iou_threshold).squeeze(1)  # (E, 1) -> (E,)
+    a, b = a[hit], b[hit]
+    rank = torch.empty_like(scores, dtype=torch.int64)
+    rank[torch.sort(scores, descending=True, stable=True).indices] = torch.arange(
+        scores.shape[0], device=scores.device
+    )
+    winner = torch.where(rank[a] < rank[b], a, b)
+    loser = a + b - winner
+    keep = torch.ones_like(scores, dtype=torch.bool)
+    while True:
+        suppressed = torch.zeros_like(rank).index_add_(0, loser, keep[winner].to(torch.int64)) > 0
+        if torch.equal(~suppressed, keep):
+            return keep
+        keep = ~suppressed
+
+
+def _nms_blocks(
+    boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float, categories: torch.Tensor
+) -> torch.Tensor:
+    """Greedy NMS on dense blocks of `_BLOCK` boxes (bounded memory whatever the overlaps); keep (N,) bool."""
     device = boxes.device
-    if boxes.shape[0] == 0:
-        return torch.zeros(0, dtype=torch.int64, device=device)
-    categories = _categories_or_zeros(boxes, categories)
     by_score = torch.sort(scores, descending=True, stable=True).indices
     order = by_score[torch.sort(categories[by_score], stable=True).indices]  # category-major, score desc
     sorted_boxes = boxes[order]
@@ -97,10 +140,35 @@ def nms(
             pairwise_iou(block_boxes, block_boxes) > iou_threshold, block_categories, block_categories
         ).triu_(diagonal=1)
         keep = _settle_block(suppresses, alive)
-        kept_chunks.append(start + torch.nonzero(keep).squeeze(1))  # (K, 1) -> (K,)
+        kept_chunks.append(order[start + torch.nonzero(keep).squeeze(1)])  # (K, 1) -> (K,)
         kept_boxes = torch.cat([kept_boxes, block_boxes[keep]])
         kept_categories = torch.cat([kept_categories, block_categories[keep]])
-    kept = torch.sort(order[torch.cat(kept_chunks)]).values  # index order, so equal scores stay in it
+    keep = torch.zeros(boxes.shape[0], dtype=torch.bool, device=device)
+    keep[torch.cat(kept_chunks)] = True
+    return keep
+
+
+def nms(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    iou_threshold: float,
+    categories: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Greedy class-aware NMS.
+
+    boxes: (N, 4) x1 y1 x2 y2; scores: (N,); categories: optional (N,) int64, boxes only suppress boxes of
+    their own category. Returns indices (K,) int64 of the kept boxes, by descending score (ties: lower
+    index first).
+    """
+    if boxes.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.int64, device=boxes.device)
+    categories = _categories_or_zeros(boxes, categories)
+    pairs = None if boxes.shape[0] <= _BLOCK else _x_overlap_pairs(boxes, categories, _MAX_PAIRS)
+    if pairs is None:
+        keep = _nms_blocks(boxes, scores, iou_threshold, categories)
+    else:
+        keep = _nms_sparse(boxes, scores, iou_threshold, pairs)
+    kept = torch.nonzero(keep).squeeze(1)  # (K, 1) -> (K,), index order so equal scores stay in it
     return kept[torch.sort(scores[kept], descending=True, stable=True).indices]
 
 
@@ -124,31 +192,43 @@ def soft_nms(
     device = boxes.device
     if method not in ("gaussian", "linear"):
         raise ValueError(f"unknown soft-NMS method {method!r}")
-    categories = _categories_or_zeros(boxes, categories)
-    iou = pairwise_iou(boxes, boxes)
+    if boxes.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.int64, device=device), scores[:0]
+    cell, width, groups = group_cells(_categories_or_zeros(boxes, categories))
+    padded = boxes.new_full((groups * width, 4), torch.nan)  # empty cells: IoU 0, decay 1
+    padded[cell] = boxes
+    grid = padded.view(groups, width, 4)  # (G*W, 4) -> (G, W, 4)
+    iou = pairwise_iou(grid, grid)  # (G, W, W), only boxes of one category meet
     if method == "gaussian":
         decay = torch.exp(-(iou * iou) / sigma)
     else:
         decay = torch.where(iou > iou_threshold, 1.0 - iou, 1.0)
-    decay = torch.where(categories[:, None] == categories[None, :], decay, 1.0)
-    current = scores.clone()
-    remaining = torch.ones_like(scores, dtype=torch.bool)
+    current = scores.new_full((groups * width,), -torch.inf)  # per cell; taken and empty cells: -inf
+    current[cell] = scores
     taken: list[torch.Tensor] = []
     taken_scores: list[torch.Tensor] = []
     while True:
-        ranked = torch.where(remaining & (current >= min_score), current, -torch.inf)
-        order = torch.sort(ranked, descending=True, stable=True).indices
-        order = order[: int(torch.isfinite(ranked).sum())]
-        if order.shape[0] == 0:
+        ranked = current[cell]
+        ranked = torch.where(ranked >= min_score, ranked, -torch.inf)  # also turns -inf * 0 (nan) into -inf
+        order = torch.sort(ranked, descending=True, stable=True).indices  # ties: lower index first
+        head = order[: min(_SOFT_NMS_WINDOW, int(torch.isfinite(ranked).sum()))]
+        if head.shape[0] == 0:
             break
-        affected = (decay[order][:, order] != 1.0).triu_(diagonal=1)  # [i, j]: earlier i decays later j
+        head_group, head_slot = cell[head] // width, cell[head] % width
+        pair_decay = decay[head_group[:, None], head_slot[:, None], head_slot[None, :]]  # (T, T)
+        affected = ((pair_decay != 1.0) & (head_group[:, None] == head_group[None, :])).triu_(diagonal=1)
         blocked = affected.any(dim=0)  # [j]: some earlier box of the run decays j; never true for j = 0
-        run = int(torch.argmax(blocked.to(torch.int8))) if bool(blocked.any()) else order.shape[0]
-        picked = order[:run]
-        taken.append(picked)
-        taken_scores.append(current[picked])
-        remaining[picked] = False
-        current = current * decay[picked].prod(dim=0)
+        run = int(torch.argmax(blocked.to(torch.int8))) if bool(blocked.any()) else head.shape[0]
+        picked_cells = cell[head[:run]]
+        taken.append(head[:run])
+        taken_scores.append(current[picked_cells])
+        current[picked_cells] = -torch.inf
+        rows = decay[
+            head_group[:run], head_slot[:run]
+        ]  # (P, W): decay of every cell of the picked box's group
+        factor = torch.ones_like(current).view(groups, width)  # (G*W,) -> (G, W)
+        factor.scatter_reduce_(0, head_group[:run, None].expand_as(rows), rows, "prod")
+        current *= factor.view(-1)  # (G, W) -> (G*W,)
     if not taken:
         return torch.zeros(0, dtype=torch.int64, device=device), scores[:0]
     return torch.cat(taken), torch.cat(taken_scores)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from streamer.fusion.box_ops import box_area, pairwise_intersection
+from streamer.fusion.box_ops import box_area, group_cells, pairwise_intersection
 from streamer.types import Detections
 
 
@@ -20,6 +20,7 @@ def inner_box_mask(
     """Which boxes survive: (N,) bool, false for the outer box of every nested pair of one group.
 
     boxes (N, 4); scores (N,); groups (N,) int64, only boxes of equal group interact (e.g. the labels).
+    Pairs are only formed inside a group, on a (G, W, W) grid (W = largest group).
     """
     count = boxes.shape[0]
     if count < 2:
@@ -28,12 +29,19 @@ def inner_box_mask(
     area = box_area(boxes)
     by_score = torch.sort(scores, descending=True, stable=True).indices
     by_area = by_score[torch.sort(area[by_score], stable=True).indices]
-    position = torch.empty_like(by_area)
-    position[by_area] = torch.arange(count, device=by_area.device)  # rank in (area, -score, index) order
-    inside = (pairwise_intersection(boxes, boxes) > containment * area[:, None]) & (area[:, None] > 0)
-    inside &= groups[:, None] == groups[None, :]
-    inside &= position[:, None] < position[None, :]  # [a, b]: a inside b and b is the outer one
-    return ~inside.any(dim=0)
+    position = torch.empty_like(area)
+    position[by_area] = torch.arange(count, device=boxes.device, dtype=area.dtype)  # (area, -score, index)
+    cell, width, group_count = group_cells(groups)
+    padded = boxes.new_full((group_count * width, 6), torch.nan)  # empty cells compare false everywhere
+    padded[cell] = torch.cat([boxes, area[:, None], position[:, None]], dim=1)
+    grid = padded.view(group_count, width, 6)  # (G*W, 6) -> (G, W, 6): x1 y1 x2 y2 area position
+    inner_area, rank = grid[..., 4], grid[..., 5]
+    inside = (
+        pairwise_intersection(grid[..., :4], grid[..., :4]) > containment * inner_area[..., :, None]
+    ) & (inner_area[..., :, None] > 0)
+    inside &= rank[..., :, None] < rank[..., None, :]  # [g, a, b]: a inside b and b is the outer one
+    outer = inside.any(dim=1).view(-1)  # (G, W) -> (G*W,)
+    return ~outer[cell]
 
 
 def remove_outer_boxes(detections: Detections, containment: float = 0.9) -> Detections:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from streamer.fusion.batch import FlatBatch, split_by_image
-from streamer.fusion.box_ops import box_area, group_slots, paired_iou
+from streamer.fusion.box_ops import box_area, group_cells, paired_iou
 from streamer.types import Detections
 
 
@@ -60,10 +60,8 @@ class _GroupLayout:
 
     @classmethod
     def of(cls, boxes: torch.Tensor, group: torch.Tensor) -> _GroupLayout:
-        """Layout of boxes (N, 4), N > 0, whose groups (N,) are sorted."""
-        _, slot, width = group_slots(group)  # groups are sorted, so the grouping order is the identity
-        groups = int(group[-1]) + 1
-        cell = group * width + slot
+        """Layout of boxes (N, 4), N > 0, by group (N,)."""
+        cell, width, groups = group_cells(group)
         item_at = torch.full((groups * width,), -1, dtype=torch.int64, device=boxes.device)
         item_at[cell] = torch.arange(boxes.shape[0], device=boxes.device)
         padded = boxes.new_full((groups * width, 4), torch.nan)

@@ -34,7 +34,7 @@ def as_lists(boxes: torch.Tensor, scores: torch.Tensor) -> tuple[list, list]:
     return [tuple(b) for b in boxes.tolist()], scores.tolist()
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     count=st.integers(0, 80),
@@ -42,15 +42,17 @@ def as_lists(boxes: torch.Tensor, scores: torch.Tensor) -> tuple[list, list]:
     threshold=st.floats(0.1, 0.9),
     categories=st.integers(1, 4),
     block=st.sampled_from([4, 16, 1024]),
+    max_pairs=st.sampled_from([0, 10**6]),
 )
 def test_nms_matches_sequential_greedy(
-    seed: int, count: int, grid: bool, threshold: float, categories: int, block: int
+    seed: int, count: int, grid: bool, threshold: float, categories: int, block: int, max_pairs: int
 ) -> None:
     rng = np.random.default_rng(seed)
     boxes, scores = random_boxes(rng, count, grid)
     labels = torch.tensor(rng.integers(0, categories, count), dtype=torch.int64)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(nms_module, "_BLOCK", block)
+        patch.setattr(nms_module, "_MAX_PAIRS", max_pairs)  # 0: dense blocks, else the x-sweep pairs
         kept = nms(boxes, scores, threshold, categories=labels)
     expected = reference.nms(*as_lists(boxes, scores), threshold, labels.tolist())
     assert kept.tolist() == expected
@@ -70,12 +72,17 @@ def test_nms_without_categories_suppresses_across_everything() -> None:
     count=st.integers(0, 60),
     sigma=st.floats(0.1, 1.0),
     categories=st.integers(1, 3),
+    window=st.sampled_from([2, 8, 64]),
 )
-def test_gaussian_soft_nms_matches_sequential(seed: int, count: int, sigma: float, categories: int) -> None:
+def test_gaussian_soft_nms_matches_sequential(
+    seed: int, count: int, sigma: float, categories: int, window: int
+) -> None:
     rng = np.random.default_rng(seed)
     boxes, scores = random_boxes(rng, count, grid=False)
     labels = torch.tensor(rng.integers(0, categories, count), dtype=torch.int64)
-    kept, decayed = soft_nms(boxes, scores, sigma=sigma, min_score=0.05, categories=labels)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nms_module, "_SOFT_NMS_WINDOW", window)
+        kept, decayed = soft_nms(boxes, scores, sigma=sigma, min_score=0.05, categories=labels)
     expected = reference.soft_nms(*as_lists(boxes, scores), labels.tolist(), sigma, 0.05)
     assert kept.tolist() == [i for i, _ in expected]
     np.testing.assert_allclose(decayed.numpy(), [s for _, s in expected], rtol=1e-5)
