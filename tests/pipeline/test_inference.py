@@ -80,8 +80,8 @@ def frame(index: int, bad: bool) -> Frame:
 
 def worker(detectors: list[RecordingDetector], fuse=None, frames=None, results=None) -> InferenceWorker:
     return InferenceWorker(
-        frames or FrameQueue(8, QueuePolicy.BLOCK),
-        results or FrameQueue(8, QueuePolicy.BLOCK),
+        FrameQueue(8, QueuePolicy.BLOCK) if frames is None else frames,
+        FrameQueue(8, QueuePolicy.BLOCK) if results is None else results,
         Preprocessor(crop_fov=False, fov_threshold=20, fov_refresh_frames=1, device=torch.device("cpu")),
         QualityGate(MarkedBadClassifier()),
         DetectorStage(detectors, [one_box_decoder] * len(detectors), fuse),
