@@ -20,7 +20,7 @@ from streamer.synthetic.instrument import INSTRUMENT, Instrument
 from streamer.synthetic.lens import ARTIFACT, BLUR, CONTRAST, ViewEffect, make_effect
 from streamer.synthetic.sample import SyntheticSample
 from streamer.synthetic.stamp import Stamp, visible_box
-from streamer.synthetic.surface import draw_bubbles, draw_saturation, draw_specularities
+from streamer.synthetic.surface import BUBBLES, draw_bubbles, draw_saturation, draw_specularities
 from streamer.synthetic.tissue import lumen_shading, render_tissue
 from streamer.types import EAD2019_CLASSES
 
@@ -29,6 +29,7 @@ _PRESENCE = (0.8, 0.35, 0.4, 0.35, 0.35, 0.35, 0.3)
 _COUNTS = ((1, 7), (1, 3), (1, 3), (1, 2), (1, 2), (1, 4), (1, 2))
 _SURFACE_DRAWERS = {0: draw_specularities, 1: draw_saturation, 5: draw_bubbles}
 _EFFECT_ORDER = {CONTRAST: 0, BLUR: 1, ARTIFACT: 2}
+_REFLECTION_TRIES = 6  # candidate places per specular highlight or saturated area
 _CLIP_LEVEL = 228  # a canvas pixel whose every channel reaches this is a clipped highlight
 
 
@@ -72,9 +73,9 @@ class Scene:
         self.width, self.height, self.margin = width, height, margin
         scale = min(width, height) / 512.0
         canvas_w, canvas_h = width + 2 * margin, height + 2 * margin
-        tissue = render_tissue(rng, canvas_w, canvas_h, scale).astype(np.float32)
-        tissue *= lumen_shading(rng, canvas_w, canvas_h)[..., None]
-        self.canvas = tissue.astype(np.uint8)  # (canvas_h, canvas_w, 3)
+        tissue, light_map = render_tissue(rng, canvas_w, canvas_h, scale)
+        lit = tissue.astype(np.float32) * lumen_shading(rng, canvas_w, canvas_h)[..., None]
+        self.canvas = lit.astype(np.uint8)  # (canvas_h, canvas_w, 3)
         self.fov = fov_mask(rng, width, height)  # (H, W) bool
         gain = vignette(width, height, rng.uniform(0.2, 0.4)) * self.fov  # (H, W)
         self.gain = np.repeat(np.round(gain * 255.0).astype(np.uint8)[..., None], 3, axis=2)  # (H, W, 3)
@@ -97,11 +98,10 @@ class Scene:
             if label in _SURFACE_DRAWERS:
                 for index in range(max(count, round(count * area_ratio))):
                     # The first of each class lands inside the initial view; the rest anywhere on the canvas.
-                    if index < count:
-                        vx, vy = self._point_in_view(rng)
-                        x, y = vx + margin, vy + margin
-                    else:
-                        x, y = rng.uniform(0, canvas_w), rng.uniform(0, canvas_h)
+                    # Reflections sit where the surface faces the light: best lit of a few candidates.
+                    tries = _REFLECTION_TRIES if label != BUBBLES else 1
+                    candidates = [self._canvas_point(rng, in_view=index < count) for _ in range(tries)]
+                    x, y = max(candidates, key=lambda p: light_map[int(p[1]), int(p[0])])
                     self.surface += _SURFACE_DRAWERS[label](self.canvas, rng, x, y, scale)
             elif label == INSTRUMENT:
                 self.instrument = Instrument(rng, width, height, scale)
@@ -133,6 +133,14 @@ class Scene:
                 h, w = stamp.mask.shape
                 gate[stamp.y : stamp.y + h, stamp.x : stamp.x + w] &= ~stamp.mask
         self.highlight_gate = np.repeat(gate[..., None] * np.uint8(255), 3, axis=2)  # (H, W, 3) 0 or 255
+
+    def _canvas_point(self, rng: np.random.Generator, in_view: bool) -> tuple[float, float]:
+        """A random (x, y) canvas pixel: well inside the initial view's field of view, or anywhere."""
+        if in_view:
+            x, y = self._point_in_view(rng)
+            return x + self.margin, y + self.margin
+        canvas_h, canvas_w = self.canvas.shape[:2]
+        return float(rng.integers(0, canvas_w)), float(rng.integers(0, canvas_h))
 
     def _point_in_view(self, rng: np.random.Generator) -> tuple[float, float]:
         """A random (x, y) view pixel well inside the field of view."""

@@ -55,8 +55,11 @@ def _pink(rng: np.random.Generator, red: tuple[float, float], green: tuple[float
     return np.array((rng.uniform(*red), g, g - rng.uniform(-5.0, 12.0)), np.float32)
 
 
-def render_tissue(rng: np.random.Generator, width: int, height: int, scale: float) -> np.ndarray:
-    """Lit wet mucosa: (height, width, 3) uint8 RGB.
+def render_tissue(
+    rng: np.random.Generator, width: int, height: int, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lit wet mucosa: image (height, width, 3) uint8 RGB and its shading (height, width) float32 (about
+    0.3 in creases to 1.1 on surfaces facing the scope; specular highlights belong where it is high).
 
     scale: pixels per unit of a 512-pixel frame (1.0 at 512x512), so detail keeps its apparent size.
     """
@@ -89,9 +92,10 @@ def render_tissue(rng: np.random.Generator, width: int, height: int, scale: floa
     colour = colour * (1.0 - vessels) + vessel_colour * vessels
 
     # Shadows on red tissue stay red: green and blue fall off faster than red.
-    shade = (lambert * cavity)[..., None] ** np.array((1.0, 1.35, 1.35), np.float32)  # (H, W, 3)
+    light_map = lambert * cavity  # (H, W)
+    shade = light_map[..., None] ** np.array((1.0, 1.35, 1.35), np.float32)  # (H, W, 3)
     image = colour * shade * np.float32(1.25) + pits + mottling
-    return np.clip(image, 0, 255).astype(np.uint8)
+    return np.clip(image, 0, 255).astype(np.uint8), light_map
 
 
 def lumen_shading(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
