@@ -16,13 +16,15 @@ class HighlightThresholds:
     """bright_value: minimum HSV value (0-255) of a highlight pixel; max_saturation: maximum HSV saturation
     (0-255), highlights are near white; clip_value: value counted as clipped; saturation_area: minimum
     area of a saturated region as a fraction of the field of view (smaller bright regions are specular
-    highlights); min_area: minimum highlight area in pixels at 512x512 (scaled with the frame area)."""
+    highlights); min_area: minimum highlight area in pixels at 512x512 (scaled with the frame area);
+    group_gap: half the gap (pixels at 512, scaled with the short side) bridged between blobs of one group."""
 
     bright_value: int = 225
     max_saturation: int = 70
     clip_value: int = 250
     saturation_area: float = 0.0025
     min_area: float = 4.0
+    group_gap: float = 2.0
 
 
 def find_highlights(
@@ -39,11 +41,14 @@ def find_highlights(
     low = (0, 0, thresholds.bright_value)
     high = (180, thresholds.max_saturation, 255)
     bright = (cv2.inRange(hsv, low, high) > 0) & fov  # (H, W) bool
-    count, ids, stats, _ = cv2.connectedComponentsWithStats(bright.astype(np.uint8), connectivity=8)
+    # Blobs closer than 2 * gap pixels form one group, as a cluster of highlights is one artefact.
+    gap = max(1, round(thresholds.group_gap * min(image.shape[:2]) / 512.0))
+    grouped = cv2.dilate(bright.astype(np.uint8), np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
+    count, ids, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
     if count <= 1:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
-    members = ids[bright]  # (P,) component id of every bright pixel
-    areas = stats[:, cv2.CC_STAT_AREA].astype(np.float32)  # (count,)
+    members = ids[bright]  # (P,) group id of every bright pixel
+    areas = np.bincount(members, minlength=count).astype(np.float32)  # (count,) bright pixels per group
     mean_value = np.bincount(members, weights=value[bright], minlength=count) / np.maximum(areas, 1)
     mean_sat = np.bincount(members, weights=saturation[bright], minlength=count) / np.maximum(areas, 1)
     clipped = value[bright] >= thresholds.clip_value
@@ -56,7 +61,8 @@ def find_highlights(
     keep = keep[keep != 0]  # component 0 is the background
     x, y = stats[keep, cv2.CC_STAT_LEFT], stats[keep, cv2.CC_STAT_TOP]
     w, h = stats[keep, cv2.CC_STAT_WIDTH], stats[keep, cv2.CC_STAT_HEIGHT]
-    boxes = np.stack([x, y, x + w, y + h], axis=1).astype(np.float32)  # (N, 4)
+    # Undo the dilation: the group's box shrinks back to its bright pixels (exact away from the image edge).
+    boxes = np.stack([x + gap, y + gap, x + w - gap, y + h - gap], axis=1).astype(np.float32)  # (N, 4)
     span = 255.0 - thresholds.bright_value
     brightness = np.clip((mean_value[keep] - thresholds.bright_value) / span, 0.0, 1.0)
     whiteness = np.clip(1.0 - mean_sat[keep] / thresholds.max_saturation, 0.0, 1.0)
