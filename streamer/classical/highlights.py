@@ -17,7 +17,8 @@ class HighlightThresholds:
     (0-255), highlights are near white; clip_value: value counted as clipped; saturation_area: minimum
     area of a saturated region as a fraction of the field of view (smaller bright regions are specular
     highlights); min_area: minimum highlight area in pixels at 512x512 (scaled with the frame area);
-    group_gap: half the gap (pixels at 512, scaled with the short side) bridged between blobs of one group."""
+    group_gap: half the gap (pixels at 512, scaled with the short side) bridged between blobs of one group;
+    min_clipped_share: share of clipped pixels below which a region too large for a highlight is ignored."""
 
     bright_value: int = 225
     max_saturation: int = 70
@@ -25,6 +26,7 @@ class HighlightThresholds:
     saturation_area: float = 0.0025
     min_area: float = 4.0
     group_gap: float = 2.0
+    min_clipped_share: float = 0.25
 
 
 def find_highlights(
@@ -57,7 +59,9 @@ def find_highlights(
     scale = image.shape[0] * image.shape[1] / (512.0 * 512.0)
     big_enough = areas >= max(3.0, thresholds.min_area * scale)
     is_saturation = areas >= thresholds.saturation_area * max(int(np.count_nonzero(fov)), 1)
-    keep = np.flatnonzero(big_enough)
+    # A large bright region that is hardly clipped is pale tissue (fat, fascia), not over-exposure.
+    pale = is_saturation & (clipped_share < thresholds.min_clipped_share)
+    keep = np.flatnonzero(big_enough & ~pale)
     keep = keep[keep != 0]  # component 0 is the background
     x, y = stats[keep, cv2.CC_STAT_LEFT], stats[keep, cv2.CC_STAT_TOP]
     w, h = stats[keep, cv2.CC_STAT_WIDTH], stats[keep, cv2.CC_STAT_HEIGHT]

@@ -16,7 +16,8 @@ class TileThresholds:
     view; blur_ratio: a tile is blurred when its Laplacian energy is below this fraction of the frame's
     median tile; min_reference: median Laplacian energy (grey levels squared) below which the whole frame
     is too flat to judge sharpness;
-    dark_level: mean grey level (0-255) below which a tile is dark; flat_std: grey-level std below which
+    dark_level: mean grey level (0-255) below which a tile is dark, lowered to dark_ratio times the frame's
+    median tile mean when that is lower; flat_std: grey-level std below which
     a dark tile has lost its contrast; min_tiles: smallest group of tiles reported."""
 
     tiles_across: int = 16
@@ -24,6 +25,7 @@ class TileThresholds:
     blur_ratio: float = 0.2
     min_reference: float = 1.0
     dark_level: float = 55.0
+    dark_ratio: float = 0.5
     flat_std: float = 14.0
     min_tiles: int = 2
 
@@ -85,10 +87,14 @@ def find_blur_and_contrast(
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     stats = tile_stats(gray, fov, thresholds.tiles_across)
     inside = stats.fov_share >= thresholds.fov_share
-    dark = inside & (stats.mean < thresholds.dark_level) & (stats.std < thresholds.flat_std)
-    contrast_score = 0.4 + 0.6 * np.clip(1.0 - stats.mean / thresholds.dark_level, 0.0, 1.0)
+    # Dark means dark for any scene and dark against this frame (dark tissue such as liver is no artefact).
+    typical = float(np.median(stats.mean[inside])) if inside.any() else 0.0
+    dark_level = min(thresholds.dark_level, thresholds.dark_ratio * typical)
+    dark = inside & (stats.mean < dark_level) & (stats.std < thresholds.flat_std)
+    contrast_score = 0.4 + 0.6 * np.clip(1.0 - stats.mean / max(dark_level, 1.0), 0.0, 1.0)
 
-    judged = inside & ~dark
+    # Sharpness is judged only where there is light enough for detail to show.
+    judged = inside & (stats.mean >= thresholds.dark_level)
     judged_energy = stats.laplacian_energy[judged]
     reference = float(np.median(judged_energy)) if judged_energy.size >= 4 else 0.0
     relative = stats.laplacian_energy / max(reference, 1e-6)
