@@ -39,21 +39,26 @@ def find_highlights(
     SPECULARITY for smaller ones.
     """
     hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
-    value, saturation = hsv[..., 2], hsv[..., 1]
     low = (0, 0, thresholds.bright_value)
     high = (180, thresholds.max_saturation, 255)
-    bright = (cv2.inRange(hsv, low, high) > 0) & fov  # (H, W) bool
+    bright = cv2.inRange(hsv, low, high)  # (H, W) uint8, 255 where near white
+    bright = cv2.bitwise_and(bright, bright, mask=np.ascontiguousarray(fov).view(np.uint8))
     # Blobs closer than 2 * gap pixels form one group, as a cluster of highlights is one artefact.
     gap = max(1, round(thresholds.group_gap * min(image.shape[:2]) / 512.0))
-    grouped = cv2.dilate(bright.astype(np.uint8), np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-    count, ids, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
+    grouped = cv2.dilate(bright, np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
+    count, ids, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        grouped, 8, cv2.CV_32S, cv2.CCL_GRANA
+    )
     if count <= 1:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
-    members = ids[bright]  # (P,) group id of every bright pixel
+    where = np.flatnonzero(bright)  # (P,) flat index of every bright pixel
+    members = ids.ravel()[where]  # (P,) group id of every bright pixel
+    value = hsv[..., 2].ravel()[where]  # (P,)
+    saturation = hsv[..., 1].ravel()[where]  # (P,)
     areas = np.bincount(members, minlength=count).astype(np.float32)  # (count,) bright pixels per group
-    mean_value = np.bincount(members, weights=value[bright], minlength=count) / np.maximum(areas, 1)
-    mean_sat = np.bincount(members, weights=saturation[bright], minlength=count) / np.maximum(areas, 1)
-    clipped = value[bright] >= thresholds.clip_value
+    mean_value = np.bincount(members, weights=value, minlength=count) / np.maximum(areas, 1)
+    mean_sat = np.bincount(members, weights=saturation, minlength=count) / np.maximum(areas, 1)
+    clipped = value >= thresholds.clip_value
     clipped_share = np.bincount(members, weights=clipped, minlength=count) / np.maximum(areas, 1)
 
     scale = image.shape[0] * image.shape[1] / (512.0 * 512.0)

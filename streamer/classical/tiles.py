@@ -49,7 +49,8 @@ def tile_stats(gray: np.ndarray, fov: np.ndarray, tiles_across: int) -> TileStat
     laplacian = cv2.Laplacian(grey, cv2.CV_32F, ksize=3)
 
     def block_mean(values: np.ndarray) -> np.ndarray:
-        return values.reshape(rows, tile, cols, tile).mean(axis=(1, 3))  # (rows*t, cols*t) -> (rows, cols)
+        # Area resampling by a whole factor averages each tile: (rows*t, cols*t) -> (rows, cols).
+        return cv2.resize(values, (cols, rows), interpolation=cv2.INTER_AREA)
 
     mean = block_mean(grey)
     variance = np.maximum(block_mean(grey * grey) - mean * mean, 0.0)
@@ -65,7 +66,9 @@ def tile_groups(
     flags: (rows, cols) bool; tile_scores: (rows, cols) float32 in [0, 1]. Returns boxes (N, 4) float32
     x1 y1 x2 y2 pixels, scores (N,) float32 (mean tile score of the group), labels (N,) int64 = label.
     """
-    count, ids, stats, _ = cv2.connectedComponentsWithStats(flags.astype(np.uint8), connectivity=8)
+    count, ids, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        flags.astype(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA
+    )
     if count <= 1:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
     areas = stats[:, cv2.CC_STAT_AREA]
