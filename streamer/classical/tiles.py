@@ -46,7 +46,8 @@ def tile_stats(gray: np.ndarray, fov: np.ndarray, tiles_across: int) -> TileStat
     tile = max(4, min(gray.shape) // tiles_across)
     rows, cols = gray.shape[0] // tile, gray.shape[1] // tile
     grey = gray[: rows * tile, : cols * tile].astype(np.float32)
-    laplacian = cv2.Laplacian(grey, cv2.CV_32F, ksize=3)
+    # Detail is measured at half resolution, where sensor noise and JPEG grain no longer dominate it.
+    laplacian = cv2.Laplacian(cv2.pyrDown(grey), cv2.CV_32F, ksize=3)
 
     def block_mean(values: np.ndarray) -> np.ndarray:
         # Area resampling by a whole factor averages each tile: (rows*t, cols*t) -> (rows, cols).

@@ -29,6 +29,7 @@ _PRESENCE = (0.8, 0.35, 0.4, 0.35, 0.35, 0.35, 0.3)
 _COUNTS = ((1, 7), (1, 3), (1, 3), (1, 2), (1, 2), (1, 4), (1, 2))
 _SURFACE_DRAWERS = {0: draw_specularities, 1: draw_saturation, 5: draw_bubbles}
 _EFFECT_ORDER = {CONTRAST: 0, BLUR: 1, ARTIFACT: 2}
+_GRAIN_FRAMES = 6  # sensor noise fields a video cycles through
 _REFLECTION_TRIES = 6  # candidate places per specular highlight or saturated area
 _CLIP_LEVEL = 228  # a canvas pixel whose every channel reaches this is a clipped highlight
 
@@ -56,6 +57,13 @@ def _check_classes(classes: Sequence[int] | None) -> tuple[int, ...] | None:
     return chosen
 
 
+def _grain(rng: np.random.Generator, width: int, height: int, sigma: float) -> np.ndarray:
+    """Sensor noise of `sigma` grey levels: (height, width, 3) int16, 80 % shared by the channels."""
+    luma = rng.standard_normal((height, width, 1), dtype=np.float32)
+    chroma = rng.standard_normal((height, width, 3), dtype=np.float32)
+    return np.round(sigma * (0.8 * luma + 0.6 * chroma)).astype(np.int16)
+
+
 class Scene:
     """One scene: tissue canvas (view plus `margin` on each side) with its artefacts.
 
@@ -69,13 +77,18 @@ class Scene:
         height: int,
         classes: tuple[int, ...] | None,
         margin: int = 0,
+        grain_frames: int = 1,
     ) -> None:
         self.width, self.height, self.margin = width, height, margin
         scale = min(width, height) / 512.0
         canvas_w, canvas_h = width + 2 * margin, height + 2 * margin
         tissue, light_map = render_tissue(rng, canvas_w, canvas_h, scale)
         lit = tissue.astype(np.float32) * lumen_shading(rng, canvas_w, canvas_h)[..., None]
-        self.canvas = lit.astype(np.uint8)  # (canvas_h, canvas_w, 3)
+        # Optics are never perfectly sharp: soften the tissue a little. Highlights drawn later stay crisp,
+        # as a reflection far brighter than the sensor's range stays clipped however it is spread.
+        self.canvas = cv2.GaussianBlur(
+            lit.astype(np.uint8), (0, 0), rng.uniform(0.5, 1.2) * scale
+        )  # (h, w, 3)
         self.fov = fov_mask(rng, width, height)  # (H, W) bool
         gain = vignette(width, height, rng.uniform(0.2, 0.4)) * self.fov  # (H, W)
         self.gain = np.repeat(np.round(gain * 255.0).astype(np.uint8)[..., None], 3, axis=2)  # (H, W, 3)
@@ -133,6 +146,9 @@ class Scene:
                 h, w = stamp.mask.shape
                 gate[stamp.y : stamp.y + h, stamp.x : stamp.x + w] &= ~stamp.mask
         self.highlight_gate = np.repeat(gate[..., None] * np.uint8(255), 3, axis=2)  # (H, W, 3) 0 or 255
+        # Sensor noise: a few fields of grain, mostly shared by the channels, cycled frame by frame.
+        sigma = rng.uniform(1.5, 4.0)
+        self.grain = [_grain(rng, width, height, sigma) for _ in range(grain_frames)]
 
     def _canvas_point(self, rng: np.random.Generator, in_view: bool) -> tuple[float, float]:
         """A random (x, y) canvas pixel: well inside the initial view's field of view, or anywhere."""
@@ -154,8 +170,9 @@ class Scene:
         wave = 0.5 + 0.5 * np.sin(2 * np.pi * frequency * seconds + phase)
         return self.instrument.tip_at(min(1.0, mean * (0.55 + 0.45 * wave)))
 
-    def render(self, offset_x: int, offset_y: int, seconds: float = 0.0) -> SyntheticSample:
-        """The view whose top-left is (offset_x, offset_y) on the canvas, at time `seconds`."""
+    def render(self, offset_x: int, offset_y: int, seconds: float = 0.0, index: int = 0) -> SyntheticSample:
+        """The view whose top-left is (offset_x, offset_y) on the canvas, at time `seconds`; `index` picks
+        the sensor noise field."""
         x0, y0 = offset_x, offset_y
         view = self.canvas[y0 : y0 + self.height, x0 : x0 + self.width].copy()  # (H, W, 3)
         visible = self.surface_visible
@@ -181,6 +198,7 @@ class Scene:
             if box is not None and (box[2] - box[0]) * (box[3] - box[1]) >= 64:
                 boxes.append(box)
                 labels.append(INSTRUMENT)
+        view = cv2.add(view, self.grain[index % len(self.grain)], dtype=cv2.CV_8U)
         image = cv2.multiply(view, self.gain, scale=1.0 / 255.0)
         gate = self.highlight_gate
         if self.instrument is not None:
@@ -243,7 +261,9 @@ class SyntheticVideo:
         width, height = self.size
         rng = np.random.default_rng(seed)
         margin = int(0.3 * min(width, height))
-        self.scene = Scene(rng, width, height, _check_classes(classes), margin=margin)
+        self.scene = Scene(
+            rng, width, height, _check_classes(classes), margin=margin, grain_frames=_GRAIN_FRAMES
+        )
         # Camera path: two sinusoids per axis, 0.04-0.3 Hz, staying inside the margin.
         self._frequencies = rng.uniform((0.04, 0.15), (0.12, 0.3), (2, 2))  # (axis, component) Hz
         self._phases = rng.uniform(0, 2 * np.pi, (2, 2))  # (axis, component) radians
@@ -268,7 +288,7 @@ class SyntheticVideo:
 
     def frame(self, index: int) -> SyntheticSample:
         """Frame number `index` (0-based)."""
-        sample = self.scene.render(*self.offset(index), seconds=index / self.fps)
+        sample = self.scene.render(*self.offset(index), seconds=index / self.fps, index=index)
         bad = self.degradation(index)
         if bad is None:
             return sample
