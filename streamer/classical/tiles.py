@@ -16,7 +16,8 @@ class TileThresholds:
     view; blur_ratio: a tile is blurred when its Laplacian energy is below this fraction of the frame's
     median tile; min_reference: median Laplacian energy (grey levels squared) below which the whole frame
     is too flat to judge sharpness;
-    dark_level: mean grey level (0-255) below which a tile is dark; flat_std: grey-level std below which
+    dark_level: mean grey level (0-255) below which a tile is dark, lowered to dark_ratio times the frame's
+    median tile mean when that is lower; flat_std: grey-level std below which
     a dark tile has lost its contrast; min_tiles: smallest group of tiles reported."""
 
     tiles_across: int = 16
@@ -24,6 +25,7 @@ class TileThresholds:
     blur_ratio: float = 0.2
     min_reference: float = 1.0
     dark_level: float = 55.0
+    dark_ratio: float = 0.5
     flat_std: float = 14.0
     min_tiles: int = 2
 
@@ -44,10 +46,12 @@ def tile_stats(gray: np.ndarray, fov: np.ndarray, tiles_across: int) -> TileStat
     tile = max(4, min(gray.shape) // tiles_across)
     rows, cols = gray.shape[0] // tile, gray.shape[1] // tile
     grey = gray[: rows * tile, : cols * tile].astype(np.float32)
-    laplacian = cv2.Laplacian(grey, cv2.CV_32F, ksize=3)
+    # Detail is measured at half resolution, where sensor noise and JPEG grain no longer dominate it.
+    laplacian = cv2.Laplacian(cv2.pyrDown(grey), cv2.CV_32F, ksize=3)
 
     def block_mean(values: np.ndarray) -> np.ndarray:
-        return values.reshape(rows, tile, cols, tile).mean(axis=(1, 3))  # (rows*t, cols*t) -> (rows, cols)
+        # Area resampling by a whole factor averages each tile: (rows*t, cols*t) -> (rows, cols).
+        return cv2.resize(values, (cols, rows), interpolation=cv2.INTER_AREA)
 
     mean = block_mean(grey)
     variance = np.maximum(block_mean(grey * grey) - mean * mean, 0.0)
@@ -63,7 +67,9 @@ def tile_groups(
     flags: (rows, cols) bool; tile_scores: (rows, cols) float32 in [0, 1]. Returns boxes (N, 4) float32
     x1 y1 x2 y2 pixels, scores (N,) float32 (mean tile score of the group), labels (N,) int64 = label.
     """
-    count, ids, stats, _ = cv2.connectedComponentsWithStats(flags.astype(np.uint8), connectivity=8)
+    count, ids, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        flags.astype(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA
+    )
     if count <= 1:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
     areas = stats[:, cv2.CC_STAT_AREA]
@@ -85,10 +91,14 @@ def find_blur_and_contrast(
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     stats = tile_stats(gray, fov, thresholds.tiles_across)
     inside = stats.fov_share >= thresholds.fov_share
-    dark = inside & (stats.mean < thresholds.dark_level) & (stats.std < thresholds.flat_std)
-    contrast_score = 0.4 + 0.6 * np.clip(1.0 - stats.mean / thresholds.dark_level, 0.0, 1.0)
+    # Dark means dark for any scene and dark against this frame (dark tissue such as liver is no artefact).
+    typical = float(np.median(stats.mean[inside])) if inside.any() else 0.0
+    dark_level = min(thresholds.dark_level, thresholds.dark_ratio * typical)
+    dark = inside & (stats.mean < dark_level) & (stats.std < thresholds.flat_std)
+    contrast_score = 0.4 + 0.6 * np.clip(1.0 - stats.mean / max(dark_level, 1.0), 0.0, 1.0)
 
-    judged = inside & ~dark
+    # Sharpness is judged only where there is light enough for detail to show.
+    judged = inside & (stats.mean >= thresholds.dark_level)
     judged_energy = stats.laplacian_energy[judged]
     reference = float(np.median(judged_energy)) if judged_energy.size >= 4 else 0.0
     relative = stats.laplacian_energy / max(reference, 1e-6)

@@ -1,4 +1,4 @@
-"""`streamer synth`: write synthetic EAD2019-format datasets and synthetic endoscopy clips."""
+"""`streamer synth`: write synthetic EAD2019-format datasets, synthetic endoscopy clips and previews."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from streamer.synthetic.dataset import write_ead2019_dataset, write_video
+from streamer.synthetic.preview import write_preview
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Synthetic endoscopy data with exact boxes."
@@ -45,3 +46,15 @@ def video_command(
         out, seconds=seconds, seed=seed, size=(width, height), fps=fps, bad_share=bad_share, truth_path=truth
     )
     typer.echo(f"wrote {frames} frames to {out}")
+
+
+@app.command("preview")
+def preview_command(
+    out: Annotated[Path, typer.Argument(help="Output image (.png).")],
+    count: Annotated[int, typer.Option(help="Number of frames in the grid.")] = 9,
+    seed: Annotated[int, typer.Option(help="Seed of the first frame; the others follow.")] = 0,
+    size: Annotated[int, typer.Option(help="Side of the square frames in pixels.")] = 512,
+) -> None:
+    """Write a grid of synthetic frames with their boxes drawn (class index in the box's colour)."""
+    write_preview(out, count=count, seed=seed, size=size)
+    typer.echo(f"wrote {count} frames to {out}")

@@ -17,7 +17,7 @@ from streamer.synthetic.scene import SyntheticVideo
 from streamer.types import EAD2019_CLASSES
 
 # Frames kept from each sequence are this many camera frames apart, so neighbours differ visibly.
-FRAME_STRIDE = 6
+FRAME_STRIDE = 10
 
 
 def yolo_lines(sample: SyntheticSample) -> list[str]:

@@ -36,8 +36,10 @@ class Instrument:
         across = np.clip(across, -1.0, 1.0)  # (H, W), -1..1 across the shaft
         cylinder = np.sqrt(1.0 - across**2)
         streak = np.exp(-(((across - rng.uniform(-0.5, 0.1)) / 0.1) ** 2)) * rng.uniform(0.6, 1.0)
-        steel = np.array(rng.uniform((150, 150, 155), (190, 190, 200)), np.float32)
-        shaft = np.array(rng.uniform((30, 30, 32), (70, 70, 75)), np.float32)
+        steel = np.float32(rng.uniform(150, 195)) + rng.uniform(-4.0, 6.0, 3).astype(
+            np.float32
+        )  # grey, faint tint
+        shaft = np.float32(rng.uniform(30, 70)) + rng.uniform(-3.0, 5.0, 3).astype(np.float32)
         shade = (0.3 + 0.7 * cylinder)[..., None]  # (H, W, 1)
         glare = (streak * 255.0)[..., None]  # (H, W, 1)
         self.steel_rgb = np.clip(steel * shade + glare, 0, 255).astype(np.uint8)  # (H, W, 3)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from streamer.errors import ConfigError, SinkError
 from streamer.synthetic.sample import SyntheticSample
+from streamer.synthetic.scene import generate_frame
 
 # One RGB colour per EAD2019 class, in class order.
 CLASS_COLOURS = (
@@ -42,3 +45,13 @@ def grid(images: Sequence[np.ndarray], columns: int) -> np.ndarray:
         r, c = divmod(i, columns)
         out[r * height : (r + 1) * height, c * width : (c + 1) * width] = image
     return out
+
+
+def write_preview(path: str | Path, count: int, seed: int, size: int = 512, columns: int = 3) -> None:
+    """Write a PNG grid of `count` frames (seeds seed..seed+count-1, size x size) with their boxes drawn."""
+    if count < 1:
+        raise ConfigError(f"count must be at least 1, got {count}")
+    samples = [generate_frame(seed + i, (size, size)) for i in range(count)]
+    tiles = grid([draw_boxes(sample) for sample in samples], min(columns, count))
+    if not cv2.imwrite(str(path), cv2.cvtColor(tiles, cv2.COLOR_RGB2BGR)):
+        raise SinkError(f"cannot write {path} (the folder must exist and the name end in .png or .jpg)")

@@ -20,7 +20,7 @@ from streamer.synthetic.instrument import INSTRUMENT, Instrument
 from streamer.synthetic.lens import ARTIFACT, BLUR, CONTRAST, ViewEffect, make_effect
 from streamer.synthetic.sample import SyntheticSample
 from streamer.synthetic.stamp import Stamp, visible_box
-from streamer.synthetic.surface import draw_bubbles, draw_saturation, draw_specularities
+from streamer.synthetic.surface import BUBBLES, draw_bubbles, draw_saturation, draw_specularities
 from streamer.synthetic.tissue import lumen_shading, render_tissue
 from streamer.types import EAD2019_CLASSES
 
@@ -29,6 +29,9 @@ _PRESENCE = (0.8, 0.35, 0.4, 0.35, 0.35, 0.35, 0.3)
 _COUNTS = ((1, 7), (1, 3), (1, 3), (1, 2), (1, 2), (1, 4), (1, 2))
 _SURFACE_DRAWERS = {0: draw_specularities, 1: draw_saturation, 5: draw_bubbles}
 _EFFECT_ORDER = {CONTRAST: 0, BLUR: 1, ARTIFACT: 2}
+_GRAIN_FRAMES = 6  # sensor noise fields a video cycles through
+_REFLECTION_TRIES = 6  # candidate places per specular highlight or saturated area
+_MIN_INSTRUMENT_AREA = 64  # pixels; a smaller visible sliver of the instrument is not labelled
 _CLIP_LEVEL = 228  # a canvas pixel whose every channel reaches this is a clipped highlight
 
 
@@ -55,8 +58,23 @@ def _check_classes(classes: Sequence[int] | None) -> tuple[int, ...] | None:
     return chosen
 
 
+def _grain(rng: np.random.Generator, width: int, height: int, sigma: float) -> np.ndarray:
+    """Sensor noise of `sigma` grey levels: (height, width, 3) int16, 80 % shared by the channels."""
+    luma = rng.standard_normal((height, width, 1), dtype=np.float32)
+    chroma = rng.standard_normal((height, width, 3), dtype=np.float32)
+    return np.round(sigma * (0.8 * luma + 0.6 * chroma)).astype(np.int16)
+
+
+def _cut_out(mask: np.ndarray, stamps: list[Stamp]) -> None:
+    """Clear the pixels of view-coordinate `stamps` from the (H, W) bool `mask`, in place."""
+    for stamp in stamps:
+        h, w = stamp.mask.shape
+        mask[stamp.y : stamp.y + h, stamp.x : stamp.x + w] &= ~stamp.mask
+
+
 class Scene:
-    """One scene: tissue canvas (view plus `margin` on each side) with its artefacts.
+    """One scene: tissue canvas (view plus `margin` on each side) with its artefacts, a field of view, and
+    `grain_frames` sensor noise fields.
 
     classes: the EAD2019 class indices to draw (each at least once); None picks a random mix.
     """
@@ -68,58 +86,79 @@ class Scene:
         height: int,
         classes: tuple[int, ...] | None,
         margin: int = 0,
+        grain_frames: int = 1,
     ) -> None:
         self.width, self.height, self.margin = width, height, margin
         scale = min(width, height) / 512.0
-        canvas_w, canvas_h = width + 2 * margin, height + 2 * margin
-        tissue = render_tissue(rng, canvas_w, canvas_h, scale).astype(np.float32)
-        tissue *= lumen_shading(rng, canvas_w, canvas_h)[..., None]
-        self.canvas = tissue.astype(np.uint8)  # (canvas_h, canvas_w, 3)
+        light_map = self._build_canvas(rng, scale)
         self.fov = fov_mask(rng, width, height)  # (H, W) bool
         gain = vignette(width, height, rng.uniform(0.2, 0.4)) * self.fov  # (H, W)
         self.gain = np.repeat(np.round(gain * 255.0).astype(np.uint8)[..., None], 3, axis=2)  # (H, W, 3)
-        inner = cv2.erode(
-            self.fov.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(2, int(24 * scale))
-        )
+        steps = max(2, int(24 * scale))
+        inner = cv2.erode(self.fov.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=steps)
         self._inner_points = np.flatnonzero(inner.ravel())  # flat view indices well inside the field of view
 
         if classes is None:
             present = [c for c in range(len(EAD2019_CLASSES)) if rng.random() < _PRESENCE[c]]
         else:
             present = list(classes)
-        area_ratio = canvas_w * canvas_h / float(width * height)
         self.surface: list[Stamp] = []
         self.effects: list[ViewEffect] = []
         self.instrument: Instrument | None = None
+        self._tip_phase = (0.0, 0.0, 0.0)  # (mean depth, Hz, radians) of the instrument's motion
+        self._place_artefacts(rng, present, scale, light_map)
+        self._build_visibility()
+        # Sensor noise: a few fields of grain, mostly shared by the channels, cycled frame by frame.
+        sigma = rng.uniform(1.5, 4.0)
+        self.grain = [_grain(rng, width, height, sigma) for _ in range(grain_frames)]
+
+    def _build_canvas(self, rng: np.random.Generator, scale: float) -> np.ndarray:
+        """Render the lit tissue canvas; returns its shading map (canvas_h, canvas_w) float32."""
+        canvas_w, canvas_h = self.width + 2 * self.margin, self.height + 2 * self.margin
+        tissue, light_map = render_tissue(rng, canvas_w, canvas_h, scale)
+        lit = tissue.astype(np.float32) * lumen_shading(rng, canvas_w, canvas_h)[..., None]
+        # Optics are never perfectly sharp: soften the tissue a little. Highlights drawn later stay crisp,
+        # as a reflection far brighter than the sensor's range stays clipped however it is spread.
+        softness = rng.uniform(0.5, 1.2) * scale
+        self.canvas = cv2.GaussianBlur(lit.astype(np.uint8), (0, 0), softness)  # (canvas_h, canvas_w, 3)
+        return light_map
+
+    def _place_artefacts(
+        self, rng: np.random.Generator, present: list[int], scale: float, light_map: np.ndarray
+    ) -> None:
+        """Draw the surface artefacts on the canvas and build the view effects and the instrument."""
+        canvas_h, canvas_w = self.canvas.shape[:2]
+        area_ratio = canvas_w * canvas_h / float(self.width * self.height)
         for label in present:
             low, high = _COUNTS[label]
             count = int(rng.integers(low, high + 1))
             if label in _SURFACE_DRAWERS:
                 for index in range(max(count, round(count * area_ratio))):
                     # The first of each class lands inside the initial view; the rest anywhere on the canvas.
-                    if index < count:
-                        vx, vy = self._point_in_view(rng)
-                        x, y = vx + margin, vy + margin
-                    else:
-                        x, y = rng.uniform(0, canvas_w), rng.uniform(0, canvas_h)
+                    # Reflections sit where the surface faces the light: best lit of a few candidates.
+                    tries = _REFLECTION_TRIES if label != BUBBLES else 1
+                    candidates = [self._canvas_point(rng, in_view=index < count) for _ in range(tries)]
+                    x, y = max(candidates, key=lambda p: light_map[int(p[1]), int(p[0])])
                     self.surface += _SURFACE_DRAWERS[label](self.canvas, rng, x, y, scale)
             elif label == INSTRUMENT:
-                self.instrument = Instrument(rng, width, height, scale)
+                self.instrument = Instrument(rng, self.width, self.height, scale)
                 self._tip_phase = (rng.uniform(0.3, 1.0), rng.uniform(0.05, 0.25), rng.uniform(0, 2 * np.pi))
             else:
                 for _ in range(count):
-                    effect = make_effect(label, rng, *self._point_in_view(rng), scale, width, height)
+                    point = self._point_in_view(rng)
+                    effect = make_effect(label, rng, *point, scale, self.width, self.height)
                     if effect is not None:
                         self.effects.append(effect)
         # Darken first, then blur, then draw imaging artefacts, so each stays visible as what it is.
         self.effects.sort(key=lambda effect: _EFFECT_ORDER[effect.stamp.label])
+
+    def _build_visibility(self) -> None:
+        """Masks of where surface artefacts count as visible and where clipped highlights show through."""
+        darkened = [e.stamp for e in self.effects if e.stamp.label == CONTRAST]
+        blurred = [e.stamp for e in self.effects if e.stamp.label == BLUR]
         # Surface artefacts under a dark low-contrast region no longer look like themselves: hide them.
-        self.surface_visible = self.fov.copy()
-        for effect in self.effects:
-            if effect.stamp.label == CONTRAST:
-                stamp = effect.stamp
-                h, w = stamp.mask.shape
-                self.surface_visible[stamp.y : stamp.y + h, stamp.x : stamp.x + w] &= ~stamp.mask
+        self.surface_visible = self.fov.copy()  # (H, W) bool
+        _cut_out(self.surface_visible, darkened)
         # Highlights clip the sensor, so vignetting does not dim them: keep the near-white canvas pixels
         # and put them back after the light fall-off, except where the view is darkened or blurred.
         clipped = self.canvas.min(axis=2) >= _CLIP_LEVEL  # (canvas_h, canvas_w)
@@ -127,12 +166,16 @@ class Scene:
             np.uint8
         )  # (canvas_h, canvas_w, 3)
         gate = self.surface_visible.copy()
-        for effect in self.effects:
-            if effect.stamp.label == BLUR:
-                stamp = effect.stamp
-                h, w = stamp.mask.shape
-                gate[stamp.y : stamp.y + h, stamp.x : stamp.x + w] &= ~stamp.mask
+        _cut_out(gate, blurred)
         self.highlight_gate = np.repeat(gate[..., None] * np.uint8(255), 3, axis=2)  # (H, W, 3) 0 or 255
+
+    def _canvas_point(self, rng: np.random.Generator, in_view: bool) -> tuple[float, float]:
+        """A random (x, y) canvas pixel: well inside the initial view's field of view, or anywhere."""
+        if in_view:
+            x, y = self._point_in_view(rng)
+            return x + self.margin, y + self.margin
+        canvas_h, canvas_w = self.canvas.shape[:2]
+        return float(rng.integers(0, canvas_w)), float(rng.integers(0, canvas_h))
 
     def _point_in_view(self, rng: np.random.Generator) -> tuple[float, float]:
         """A random (x, y) view pixel well inside the field of view."""
@@ -140,51 +183,52 @@ class Scene:
         return float(flat % self.width), float(flat // self.width)
 
     def tip(self, seconds: float) -> float:
-        """Instrument tip position at time `seconds` (slow in-and-out motion)."""
-        assert self.instrument is not None
+        """Instrument tip position at time `seconds` (slow in-and-out motion); 0 without an instrument."""
+        if self.instrument is None:
+            return 0.0
         mean, frequency, phase = self._tip_phase
         wave = 0.5 + 0.5 * np.sin(2 * np.pi * frequency * seconds + phase)
         return self.instrument.tip_at(min(1.0, mean * (0.55 + 0.45 * wave)))
 
-    def render(self, offset_x: int, offset_y: int, seconds: float = 0.0) -> SyntheticSample:
-        """The view whose top-left is (offset_x, offset_y) on the canvas, at time `seconds`."""
+    def render(self, offset_x: int, offset_y: int, seconds: float = 0.0, index: int = 0) -> SyntheticSample:
+        """The view whose top-left is (offset_x, offset_y) on the canvas, at time `seconds`; `index` picks
+        the sensor noise field."""
         x0, y0 = offset_x, offset_y
         view = self.canvas[y0 : y0 + self.height, x0 : x0 + self.width].copy()  # (H, W, 3)
-        visible = self.surface_visible
-        boxes: list[tuple[int, int, int, int]] = []
-        labels: list[int] = []
-        if self.instrument is not None:
-            painted = self.instrument.draw(view, self.tip(seconds))
-            visible = visible & ~painted
-        for stamp in self.surface:
-            box = visible_box(stamp, x0, y0, visible)
-            if box is not None:
-                boxes.append(box)
-                labels.append(stamp.label)
+        painted = None if self.instrument is None else self.instrument.draw(view, self.tip(seconds))
         for effect in self.effects:
             effect.apply(view)
-            box = visible_box(effect.stamp, 0, 0, self.fov)
-            if box is not None:
-                boxes.append(box)
-                labels.append(effect.stamp.label)
-        if self.instrument is not None:
-            tool = Stamp.from_mask(INSTRUMENT, 0, 0, painted)
-            box = None if tool is None else visible_box(tool, 0, 0, self.fov, min_fraction=0.0)
-            if box is not None and (box[2] - box[0]) * (box[3] - box[1]) >= 64:
-                boxes.append(box)
-                labels.append(INSTRUMENT)
+        view = cv2.add(view, self.grain[index % len(self.grain)], dtype=cv2.CV_8U)
         image = cv2.multiply(view, self.gain, scale=1.0 / 255.0)
         gate = self.highlight_gate
-        if self.instrument is not None:
+        if painted is not None:
             gate = gate.copy()
             gate[painted] = 0
         highlights = self.highlights[y0 : y0 + self.height, x0 : x0 + self.width]
         image = cv2.max(image, cv2.bitwise_and(highlights, gate))
+        boxes, labels = self._visible_boxes(x0, y0, painted)
         return SyntheticSample(
             image=image,
             boxes=np.array(boxes, np.float32).reshape(-1, 4),  # (N, 4)
             labels=np.array(labels, np.int64),
         )
+
+    def _visible_boxes(
+        self, x0: int, y0: int, painted: np.ndarray | None
+    ) -> tuple[list[tuple[int, int, int, int]], list[int]]:
+        """Boxes and labels of what is visible in the view at (x0, y0); painted: (H, W) bool pixels of the
+        instrument, None without one."""
+        found: list[tuple[tuple[int, int, int, int] | None, int]] = []
+        visible = self.surface_visible if painted is None else self.surface_visible & ~painted
+        found += [(visible_box(stamp, x0, y0, visible), stamp.label) for stamp in self.surface]
+        found += [(visible_box(e.stamp, 0, 0, self.fov), e.stamp.label) for e in self.effects]
+        tool = None if painted is None else Stamp.from_mask(INSTRUMENT, 0, 0, painted)
+        if tool is not None:
+            box = visible_box(tool, 0, 0, self.fov, min_fraction=0.0)
+            if box is not None and (box[2] - box[0]) * (box[3] - box[1]) >= _MIN_INSTRUMENT_AREA:
+                found.append((box, INSTRUMENT))
+        kept = [(box, label) for box, label in found if box is not None]
+        return [box for box, _ in kept], [label for _, label in kept]
 
 
 def generate_frame(
@@ -235,7 +279,9 @@ class SyntheticVideo:
         width, height = self.size
         rng = np.random.default_rng(seed)
         margin = int(0.3 * min(width, height))
-        self.scene = Scene(rng, width, height, _check_classes(classes), margin=margin)
+        self.scene = Scene(
+            rng, width, height, _check_classes(classes), margin=margin, grain_frames=_GRAIN_FRAMES
+        )
         # Camera path: two sinusoids per axis, 0.04-0.3 Hz, staying inside the margin.
         self._frequencies = rng.uniform((0.04, 0.15), (0.12, 0.3), (2, 2))  # (axis, component) Hz
         self._phases = rng.uniform(0, 2 * np.pi, (2, 2))  # (axis, component) radians
@@ -260,7 +306,7 @@ class SyntheticVideo:
 
     def frame(self, index: int) -> SyntheticSample:
         """Frame number `index` (0-based)."""
-        sample = self.scene.render(*self.offset(index), seconds=index / self.fps)
+        sample = self.scene.render(*self.offset(index), seconds=index / self.fps, index=index)
         bad = self.degradation(index)
         if bad is None:
             return sample

@@ -116,7 +116,7 @@ def draw_bubbles(
     patch = image[y0:y1, x0:x1]
     _blend_towards(patch, np.array((255, 235, 225), np.float32), body.astype(np.float32) / 255.0 * 0.16)
     _blend_towards(patch, np.array((90, 40, 40), np.float32), shadow.astype(np.float32) / 255.0 * 0.3)
-    _blend_towards(patch, np.array((255, 250, 245), np.float32), rim.astype(np.float32) / 255.0 * 0.8)
+    _blend_towards(patch, np.array((255, 245, 240), np.float32), rim.astype(np.float32) / 255.0 * 0.6)
     _blend_towards(patch, np.array((255, 255, 255), np.float32), shine.astype(np.float32) / 255.0)
     stamp = Stamp.from_mask(BUBBLES, x0, y0, (body > 0) | (rim > 0))
     return [] if stamp is None else [stamp]

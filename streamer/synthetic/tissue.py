@@ -8,12 +8,10 @@ import numpy as np
 
 def smooth_noise(rng: np.random.Generator, width: int, height: int, cell: float) -> np.ndarray:
     """Band-limited noise with features about `cell` pixels wide: (height, width) float32, roughly N(0, 1)."""
-    grid_w = int(np.ceil(width / cell)) + 3
-    grid_h = int(np.ceil(height / cell)) + 3
-    coarse = rng.standard_normal((grid_h, grid_w)).astype(np.float32)
-    full = cv2.resize(coarse, (int(grid_w * cell), int(grid_h * cell)), interpolation=cv2.INTER_CUBIC)
-    off = int(cell)
-    return full[off : off + height, off : off + width]
+    grid_w = int(np.ceil(width / cell)) + 1
+    grid_h = int(np.ceil(height / cell)) + 1
+    coarse = rng.standard_normal((grid_h, grid_w), dtype=np.float32)
+    return cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
 def fractal_noise(
@@ -55,8 +53,11 @@ def _pink(rng: np.random.Generator, red: tuple[float, float], green: tuple[float
     return np.array((rng.uniform(*red), g, g - rng.uniform(-5.0, 12.0)), np.float32)
 
 
-def render_tissue(rng: np.random.Generator, width: int, height: int, scale: float) -> np.ndarray:
-    """Lit wet mucosa: (height, width, 3) uint8 RGB.
+def render_tissue(
+    rng: np.random.Generator, width: int, height: int, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lit wet mucosa: image (height, width, 3) uint8 RGB and its shading (height, width) float32 (about
+    0.3 in creases to 1.1 on surfaces facing the scope; specular highlights belong where it is high).
 
     scale: pixels per unit of a 512-pixel frame (1.0 at 512x512), so detail keeps its apparent size.
     """
@@ -72,7 +73,7 @@ def render_tissue(rng: np.random.Generator, width: int, height: int, scale: floa
     grad_x = cv2.Sobel(height_map, cv2.CV_32F, 1, 0, ksize=5) * (scale / 5.0)
     grad_y = cv2.Sobel(height_map, cv2.CV_32F, 0, 1, ksize=5) * (scale / 5.0)
     # Light comes from the scope (the viewer), slightly from one side: Lambert shading of the height map.
-    light = rng.uniform(-0.6, 0.6, 2)
+    light = rng.uniform(-0.6, 0.6, 2).astype(np.float32)
     normal_z = 1.0 / np.sqrt(1.0 + grad_x**2 + grad_y**2)
     lambert = np.clip(normal_z * (1.0 + light[0] * grad_x + light[1] * grad_y), 0.45, 1.1)
     cavity = (0.85 + 0.15 * relief) * (1.0 - 0.3 * crease)  # hollows and creases receive less light
@@ -81,17 +82,19 @@ def render_tissue(rng: np.random.Generator, width: int, height: int, scale: floa
     pale = _pink(rng, red=(225, 250), green=(135, 170))
     deep = _pink(rng, red=(185, 220), green=(70, 105))
     colour = pale * (1.0 - hue_mix) + deep * hue_mix  # (H, W, 3)
-    pits = smooth_noise(rng, width, height, 3.0 * scale)[..., None] * np.float32(4.0)
-    mottling = smooth_noise(rng, width, height, 12.0 * scale)[..., None] * np.float32(5.0)
+    pits = smooth_noise(rng, width, height, 3.0 * scale) * np.float32(4.0)
+    mottling = smooth_noise(rng, width, height, 12.0 * scale) * np.float32(5.0)
 
     vessels = _vessel_mask(rng, width, height, scale)[..., None] * rng.uniform(0.2, 0.45)
     vessel_colour = np.array((140, 35, 45), np.float32)
     colour = colour * (1.0 - vessels) + vessel_colour * vessels
 
     # Shadows on red tissue stay red: green and blue fall off faster than red.
-    shade = (lambert * cavity)[..., None] ** np.array((1.0, 1.35, 1.35), np.float32)  # (H, W, 3)
-    image = colour * shade * np.float32(1.25) + pits + mottling
-    return np.clip(image, 0, 255).astype(np.uint8)
+    light_map = lambert * cavity  # (H, W)
+    faster = cv2.pow(light_map, 1.35)
+    shade = cv2.merge([light_map * np.float32(1.25), faster * np.float32(1.25), faster * np.float32(1.25)])
+    image = colour * shade + (pits + mottling)[..., None]  # (H, W, 3)
+    return np.clip(image, 0, 255).astype(np.uint8), light_map
 
 
 def lumen_shading(rng: np.random.Generator, width: int, height: int) -> np.ndarray:

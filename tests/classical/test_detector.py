@@ -103,3 +103,18 @@ def test_detect_batch_matches_detect():
 def test_rejects_bad_images(image):
     with pytest.raises(DataError):
         ClassicalDetector().detect(image)
+
+
+def test_a_large_pale_region_that_is_not_clipped_is_ignored():
+    image = textured_tissue()
+    pale = textured_tissue(seed=1).astype(np.int16) + np.array((36, 124, 128), np.int16)  # grain around 236
+    inside = np.zeros((256, 256), np.uint8)
+    cv2.ellipse(inside, (128, 128), (40, 25), 0, 0, 360, 1, -1)
+    image[inside > 0] = np.clip(pale, 0, 255).astype(np.uint8)[inside > 0]  # pale fat: bright, hardly clipped
+    assert len(ClassicalDetector().detect(image)) == 0
+
+
+def test_uniformly_dark_tissue_is_not_a_contrast_artefact():
+    image = (textured_tissue().astype(np.float32) * 0.3).astype(np.uint8)  # dark tissue, grey level about 40
+    assert cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).mean() < 55
+    assert len(boxes_of(ClassicalDetector().detect(image), 4)) == 0

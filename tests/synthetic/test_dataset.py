@@ -13,6 +13,7 @@ from streamer.cli import app
 from streamer.errors import ConfigError, SinkError
 from streamer.synthetic import SyntheticVideo, generate_frame, write_ead2019_dataset, write_video
 from streamer.synthetic.dataset import yolo_lines
+from streamer.synthetic.preview import CLASS_COLOURS, write_preview
 from streamer.types import EAD2019_CLASSES
 
 
@@ -109,3 +110,22 @@ def test_synth_commands_write_files(tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert clip.stat().st_size > 0
+
+
+def test_preview_draws_every_box_in_its_class_colour(tmp_path):
+    path = tmp_path / "preview.png"
+    result = CliRunner().invoke(
+        app, ["synth", "preview", str(path), "--count", "2", "--seed", "5", "--size", "96"]
+    )
+    assert result.exit_code == 0, result.output
+    tiles = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    assert tiles.shape == (96, 192, 3)
+    first = generate_frame(5, (96, 96))
+    assert np.any(tiles[:, :96] != first.image) == (len(first.labels) > 0)
+    for (x1, y1, _, _), label in zip(first.boxes.astype(int), first.labels, strict=True):
+        assert tuple(tiles[y1, x1]) == CLASS_COLOURS[label]
+
+
+def test_preview_reports_an_unwritable_path(tmp_path):
+    with pytest.raises(SinkError):
+        write_preview(tmp_path / "missing" / "preview.png", count=1, seed=0, size=64)
