@@ -130,6 +130,7 @@ def quality_command(
     extra: Annotated[
         list[Path] | None, typer.Option(help="Folder of further good real images; repeatable.")
     ] = None,
+    synthetic: Annotated[int, typer.Option(min=0, help="Also use this many synthetic frames as good.")] = 0,
     architecture: Annotated[str, typer.Option(help="lite or b0 (EfficientNet-B0).")] = "lite",
     name: Annotated[str, typer.Option(help="Model name written to the manifest.")] = "quality-lite",
     epochs: Epochs = 20,
@@ -167,6 +168,7 @@ def quality_command(
         output=output,
         loop=_loop(run_dir, epochs, lr, patience, max_minutes, resume),
         extra_folders=tuple(extra if extra is not None else [EAD2019_SAMPLES]),
+        synthetic=synthetic,
         name=name,
         architecture=dict(CLASSIFIER_ARCHITECTURES[architecture]),
         batch_size=batch_size,

@@ -26,7 +26,7 @@ from streamer.models.classifier import QUALITY_CLASSES
 from streamer.models.predict import quality_p_bad
 from streamer.models.preprocess import to_network_input
 from streamer.models.store import ModelManifest, build_model, update_manifest
-from streamer.synthetic import DEGRADATIONS, degrade
+from streamer.synthetic import DEGRADATIONS, degrade, generate_frame
 from streamer.train.augment import AugmentConfig, augment
 from streamer.train.datasets import IMAGE_SUFFIXES, read_image
 from streamer.train.loop import LoopConfig, LoopResult, fit
@@ -127,13 +127,15 @@ class QualityDataset(Dataset):
 
 @dataclass(frozen=True)
 class QualityTrainConfig:
-    """One quality-classifier run: clip frames 0–149 and `extra_folders` train, 150–174 select the best
+    """One quality-classifier run: clip frames 0–149, `extra_folders` and `synthetic` generated frames
+    (streamer.synthetic.generate_frame, seeds 0..synthetic-1) train, clip frames 150–174 select the best
     epoch, 175–249 are the untouched test set."""
 
     clip: Path
     output: Path
     loop: LoopConfig
     extra_folders: tuple[Path, ...] = ()
+    synthetic: int = 0
     name: str = "quality"
     architecture: Mapping[str, Any] = field(default_factory=lambda: dict(LITE_CLASSIFIER))
     batch_size: int = 16
@@ -160,6 +162,7 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
     train_frames = read_video_frames(config.clip, CLIP_TRAIN_FRAMES)
     for folder in config.extra_folders:
         train_frames += read_image_folder(folder)
+    train_frames += [shrink(generate_frame(seed).image) for seed in range(config.synthetic)]
     validation_frames = read_video_frames(config.clip, CLIP_VALIDATION_FRAMES)
     common = {"input_size": input_size, "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
     train_set = QualityDataset(train_frames, **common, fixed=False, seed=config.seed)

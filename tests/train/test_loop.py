@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from streamer.errors import ConfigError
-from streamer.train.loop import LoopConfig, fit
+from streamer.train.loop import LoopConfig, fit, is_better
 
 
 def _problem():
@@ -44,3 +44,11 @@ def test_resume_without_checkpoint_is_a_config_error(tmp_path):
     model, step_loss, batches, validate = _problem()
     with pytest.raises(ConfigError, match="no checkpoint"):
         fit(model, step_loss, batches, validate, LoopConfig(run_dir=tmp_path, resume=True, progress=False))
+
+
+def test_a_tie_on_the_monitor_goes_to_the_lower_loss(tmp_path):
+    config = LoopConfig(run_dir=tmp_path)
+    assert is_better({"score": 1.0, "loss": 0.1}, {"score": 1.0, "loss": 0.2}, config)
+    assert not is_better({"score": 1.0, "loss": 0.3}, {"score": 1.0, "loss": 0.2}, config)
+    assert is_better({"score": 0.9, "loss": 0.9}, {"score": float("-inf")}, config)
+    assert not is_better({"score": 0.8, "loss": 0.0}, {"score": 0.9, "loss": 0.5}, config)
