@@ -79,7 +79,10 @@ class DetectorConfig:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    """What is written. `outputs`: any of annotated, filtered, jsonl (summary.json is always written)."""
+    """What is written. `outputs`: any of annotated, filtered, jsonl, coco, scorer (summary.json always).
+
+    coco: detections.coco.json (COCO, one image per processed good frame); scorer: predictions/NNNNNN.txt
+    per good frame in the EAD2019 scorer's format (`class confidence x1 y1 x2 y2`)."""
 
     out_dir: Path = Path("out")
     outputs: tuple[str, ...] = ("annotated", "filtered", "jsonl")
@@ -89,7 +92,7 @@ class OutputConfig:
     video_crf: int = 23
 
 
-OUTPUT_NAMES = ("annotated", "filtered", "jsonl")
+OUTPUT_NAMES = ("annotated", "filtered", "jsonl", "coco", "scorer")
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,15 @@ from typing import Any
 
 from streamer.capture.frame_queue import FrameQueue
 from streamer.config import BadFramePolicy, OutputConfig
+from streamer.evaluate.coco_json import CocoWriter
+from streamer.evaluate.scorer_txt import write_scorer_txt
 from streamer.overlay import Overlay, StatusLine
 from streamer.pipeline.ledger import Ledger
 from streamer.pipeline.stats import LatencyRecorder
 from streamer.sinks.jsonl import JsonlSink
 from streamer.sinks.video import VideoSink
 from streamer.sinks.window import WindowSink
-from streamer.types import FrameResult
+from streamer.types import Frame, FrameResult
 
 STATUS_WINDOW = 50  # frames over which the status line's fps and latency are averaged
 
@@ -70,11 +72,35 @@ class OutputSinks:
         self.jsonl = (
             self._stack.enter_context(JsonlSink(out / "frames.jsonl")) if "jsonl" in config.outputs else None
         )
+        self.coco = (
+            self._stack.enter_context(CocoWriter(out / "detections.coco.json"))
+            if "coco" in config.outputs
+            else None
+        )
+        self.scorer_dir = out / "predictions" if "scorer" in config.outputs else None
+        if self.scorer_dir is not None:
+            self.scorer_dir.mkdir(parents=True, exist_ok=True)
         self.window = self._stack.enter_context(WindowSink()) if config.show else None
 
     def paths(self) -> dict[str, str]:
-        sinks = {"annotated": self.annotated, "filtered": self.filtered, "jsonl": self.jsonl}
-        return {name: str(sink.path) for name, sink in sinks.items() if sink is not None}
+        sinks = {
+            "annotated": self.annotated,
+            "filtered": self.filtered,
+            "jsonl": self.jsonl,
+            "coco": self.coco,
+        }
+        paths = {name: str(sink.path) for name, sink in sinks.items() if sink is not None}
+        if self.scorer_dir is not None:
+            paths["scorer"] = str(self.scorer_dir)
+        return paths
+
+    def write_predictions(self, frame: Frame, records: list[dict[str, object]]) -> None:
+        """A good frame's detections in the COCO file and/or the scorer's text format, named by frame index."""
+        name = f"{frame.index:06d}"
+        if self.coco is not None:
+            self.coco.add(f"{name}.jpg", (frame.height, frame.width), records)
+        if self.scorer_dir is not None:
+            write_scorer_txt(self.scorer_dir / f"{name}.txt", records)
 
     def close(self) -> None:
         self._stack.close()
@@ -163,6 +189,8 @@ class OutputWorker(threading.Thread):
             and (is_good or self._config.bad_frames is BadFramePolicy.MARK)
         ):
             window.show(annotated)
+        if is_good and result.detections is not None:
+            self._sinks.write_predictions(frame, result.detections.to_records())
         done = time.monotonic_ns()
         result.stamps_ns["sink"] = done
         latency_ms = result.latency_ms()

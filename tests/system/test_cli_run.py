@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from streamer.evaluate.folders import load_annotations
 from tests.support import (
     REPO,
     decoded_frame_count,
@@ -108,3 +109,20 @@ def test_signal_ends_the_run_with_playable_files(sig: signal.Signals, tmp_path: 
     assert summary["interrupted"] is True
     assert decoded_frame_count(out / "annotated.mp4")[0] == len(frames)
     assert decoded_frame_count(out / "filtered.mp4")[0] == len(frames)
+
+
+def test_predictions_are_written_as_coco_and_scorer_text(real_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = run_streamer(
+        "run", str(real_clip), "--profile", "noop", "--detector", "classical", "--outputs", "jsonl,coco,scorer",
+        "--max-frames", "6", "--out", str(out), "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    frames, _ = read_jsonl(out / "frames.jsonl")
+    expected = {f"{r['index']:06d}": len(r["detections"]) for r in frames}
+    assert sum(expected.values()) > 0
+    scorer = load_annotations(out / "predictions", predictions=True)
+    assert {name: len(boxes) for name, boxes in scorer.items()} == expected
+    coco = json.loads((out / "detections.coco.json").read_text())
+    assert len(coco["images"]) == 6 and len(coco["annotations"]) == sum(expected.values())
+    assert not (out / "annotated.mp4").exists()
