@@ -247,7 +247,7 @@ def load_engine(
     source = ModelSource.open(model, max_batch)
     require_spec(source.spec, task=task, classes=classes)
     spec = with_precision(source.spec, precision, max_batch)
-    cache = EngineCache(cache_dir) if cache_dir is not None else EngineCache()
+    cache = EngineCache(cache_dir)
     if chosen == "torch":
         module, _ = load_model(source.location)
         return TorchEngine(module, spec, device=resolved)
