@@ -104,7 +104,7 @@ def check_batch(spec: EngineSpec, batch: torch.Tensor) -> None:
 def check_outputs(spec: EngineSpec, outputs: dict[str, torch.Tensor], batch_size: int) -> None:
     """Raise ModelError unless `outputs` follow the engine output contract of `spec.task` (see base.py)."""
     names = output_names(spec.task)
-    if tuple(outputs) != names:
+    if sorted(outputs) != sorted(names):
         raise ModelError(f"model {spec.name!r} returns outputs {list(outputs)}, expected {list(names)}")
     if spec.task == "classifier":
         expected_shapes = {"p_bad": (batch_size,)}
