@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -105,13 +106,22 @@ def randomised(model: nn.Module, frames: torch.Tensor, seed: int = 0) -> nn.Modu
     return model.eval()
 
 
-def publish_random(folder: Path, name: str, task: str, architecture: dict[str, object]) -> Path:
-    """A model folder (manifest, model.pt, model.onnx) of `architecture` with random weights."""
+def publish_random(
+    folder: Path, name: str, task: str, architecture: dict[str, object], *, bad_logit_offset: float = 0.0
+) -> Path:
+    """A model folder (manifest, model.pt, model.onnx) of `architecture` with random weights.
+
+    bad_logit_offset: added to a classifier's "bad" logit (a large value makes every frame clearly bad).
+    """
+    torch.manual_seed(0)
     classes = list(EAD2019_CLASSES) if task == "detector" else ["good", "bad"]
     size = (int(architecture["input_size"][0]), int(architecture["input_size"][1]))  # type: ignore[index]
     spec = EngineSpec(name=name, task=task, classes=tuple(classes), input_size=size)  # type: ignore[arg-type]
     frames = torch.from_numpy(load_frames(DEFAULT_CALIBRATION_FRAMES, spec))
     model = randomised(build_model(architecture), frames)
+    if bad_logit_offset:
+        with torch.no_grad():
+            model.fc.bias[1] += bad_logit_offset  # type: ignore[index, union-attr]
     fields = {
         "name": name,
         "task": task,
@@ -122,3 +132,63 @@ def publish_random(folder: Path, name: str, task: str, architecture: dict[str, o
     }
     publish_model(model, fields, folder)
     return folder
+
+
+class CellDetector(nn.Module):
+    """Fires on bright 8x8 cells: boxes (B, 64, 4) pixels around each cell, scores (B, 64, 7).
+
+    Class k scores a cell by a positive weighting of its mean colour, centred halfway between a dark
+    and a bright cell, so dark cells score ~0 and bright cells ~1 (a decisive, content-driven model).
+    """
+
+    def __init__(self, dark: torch.Tensor, bright: torch.Tensor) -> None:
+        super().__init__()
+        self.pool = nn.AvgPool2d(8)
+        self.classify = nn.Conv2d(3, len(EAD2019_CLASSES), 1)
+        self.regress = nn.Conv2d(3, 4, 1)
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            weights = torch.rand(len(EAD2019_CLASSES), 3, generator=generator) + 0.5  # (7, 3)
+            self.classify.weight.copy_(weights[:, :, None, None] * 3)
+            self.classify.bias.copy_(-3 * weights @ ((dark + bright) / 2))
+            self.regress.weight.normal_(0, 0.5, generator=generator)
+        ys, xs = torch.meshgrid(torch.arange(8.0), torch.arange(8.0), indexing="ij")
+        centres = torch.stack([xs, ys], dim=-1).reshape(-1, 2) * 8 + 4  # (8, 8, 2) -> (64, 2) x y pixels
+        self.register_buffer("anchors", torch.cat([centres - 8, centres + 8], dim=1))  # (64, 4)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        cells = self.pool(images)  # (B, 3, 8, 8)
+        batch = cells.shape[0]
+        logits = self.classify(cells).permute(0, 2, 3, 1).reshape(batch, -1, 7)  # (B, 8, 8, 7) -> (B, 64, 7)
+        deltas = self.regress(cells).permute(0, 2, 3, 1).reshape(batch, -1, 4)  # (B, 8, 8, 4) -> (B, 64, 4)
+        return {"boxes": self.anchors + deltas, "scores": logits.sigmoid()}
+
+
+class BrightnessClassifier(nn.Module):
+    """p_bad (B,) = sigmoid of the mean colour, centred halfway between a dark and a bright frame."""
+
+    def __init__(self, dark: torch.Tensor, bright: torch.Tensor) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.score = nn.Conv2d(3, 1, 1)
+        with torch.no_grad():
+            self.score.weight.fill_(2.0)
+            self.score.bias.fill_(-2.0 * float((dark + bright).sum()) / 2)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"p_bad": self.score(self.pool(images)).flatten().sigmoid()}  # (B, 1, 1, 1) -> (B,)
+
+
+def cell_frames(count: int, seed: int, spec: EngineSpec, bright_share: float = 0.15) -> np.ndarray:
+    """(count, 3, 64, 64) normalised frames of dark and bright 8x8 cells (about `bright_share` bright)."""
+    generator = np.random.default_rng(seed)
+    bright = generator.random((count, 8, 8)) < bright_share  # (N, 8, 8)
+    rgb = np.where(bright[..., None], (230, 220, 210), (40, 30, 30)).astype(np.float32) / 255  # (N, 8, 8, 3)
+    rgb = rgb.repeat(8, axis=1).repeat(8, axis=2)  # (N, 64, 64, 3)
+    normalised = (rgb - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    return np.ascontiguousarray(normalised.transpose(0, 3, 1, 2))  # (N, 64, 64, 3) -> (N, 3, 64, 64)
+
+
+def normalised_colour(rgb: tuple[int, int, int], spec: EngineSpec) -> torch.Tensor:
+    """(3,) normalised value of an RGB colour (0..255) under `spec`."""
+    return (torch.tensor(rgb, dtype=torch.float32) / 255 - torch.tensor(spec.mean)) / torch.tensor(spec.std)
