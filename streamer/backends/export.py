@@ -16,8 +16,7 @@ import torch
 from torch import nn
 
 from streamer.backends.base import EngineSpec
-from streamer.backends.onnxruntime_engine import SPEC_METADATA_KEY
-from streamer.backends.spec import INPUT_NAME, output_names, spec_to_json
+from streamer.backends.spec import INPUT_NAME, SPEC_METADATA_KEY, output_names, spec_to_json
 from streamer.errors import ModelError
 
 ONNX_OPSET = 18

@@ -13,6 +13,7 @@ from streamer.errors import ConfigError, ModelError
 
 OUTPUT_NAMES: dict[str, tuple[str, ...]] = {"classifier": ("p_bad",), "detector": ("boxes", "scores")}
 INPUT_NAME = "images"
+SPEC_METADATA_KEY = "streamer.spec"  # ONNX metadata entry holding the spec as JSON
 IDENTITY_FIELDS: tuple[str, ...] = ("name", "task", "classes", "input_size", "mean", "std", "source_sha256")
 
 

@@ -134,6 +134,15 @@ def publish_random(
     return folder
 
 
+def _identity_conv() -> nn.Conv2d:
+    """A 1x1 conv that passes its 3 channels through: the quantised layer of the models below."""
+    conv = nn.Conv2d(3, 3, 1)
+    with torch.no_grad():
+        conv.weight.copy_(torch.eye(3)[:, :, None, None])  # (3, 3) -> (3, 3, 1, 1)
+        conv.bias.zero_()
+    return conv
+
+
 class CellDetector(nn.Module):
     """Fires on bright 8x8 cells: boxes (B, 64, 4) pixels around each cell, scores (B, 64, 7).
 
@@ -143,6 +152,7 @@ class CellDetector(nn.Module):
 
     def __init__(self, dark: torch.Tensor, bright: torch.Tensor) -> None:
         super().__init__()
+        self.stem = _identity_conv()
         self.pool = nn.AvgPool2d(8)
         self.classify = nn.Conv2d(3, len(EAD2019_CLASSES), 1)
         self.regress = nn.Conv2d(3, 4, 1)
@@ -157,7 +167,7 @@ class CellDetector(nn.Module):
         self.register_buffer("anchors", torch.cat([centres - 8, centres + 8], dim=1))  # (64, 4)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        cells = self.pool(images)  # (B, 3, 8, 8)
+        cells = self.pool(self.stem(images))  # (B, 3, 8, 8)
         batch = cells.shape[0]
         logits = self.classify(cells).permute(0, 2, 3, 1).reshape(batch, -1, 7)  # (B, 8, 8, 7) -> (B, 64, 7)
         deltas = self.regress(cells).permute(0, 2, 3, 1).reshape(batch, -1, 4)  # (B, 8, 8, 4) -> (B, 64, 4)
@@ -169,6 +179,7 @@ class BrightnessClassifier(nn.Module):
 
     def __init__(self, dark: torch.Tensor, bright: torch.Tensor) -> None:
         super().__init__()
+        self.stem = _identity_conv()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.score = nn.Conv2d(3, 1, 1)
         with torch.no_grad():
@@ -176,7 +187,7 @@ class BrightnessClassifier(nn.Module):
             self.score.bias.fill_(-2.0 * float((dark + bright).sum()) / 2)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"p_bad": self.score(self.pool(images)).flatten().sigmoid()}  # (B, 1, 1, 1) -> (B,)
+        return {"p_bad": self.score(self.pool(self.stem(images))).flatten().sigmoid()}  # (B, 1, 1, 1) -> (B,)
 
 
 def cell_frames(count: int, seed: int, spec: EngineSpec, bright_share: float = 0.15) -> np.ndarray:
