@@ -15,10 +15,11 @@ import cv2
 import numpy as np
 import torch
 import typer
+from torch import nn
 
 from streamer.errors import ConfigError, SourceError
 from streamer.models.predict import quality_p_bad
-from streamer.models.store import load_model
+from streamer.models.store import ModelManifest, load_model
 from streamer.paths import ENGINES_DIR
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
@@ -76,7 +77,14 @@ def classify_command(
             _emit(model, manifest, path, pending, threshold)
 
 
-def _emit(model, manifest, path: Path, items: list[tuple[int | None, np.ndarray]], threshold: float) -> None:
+def _emit(
+    model: nn.Module,
+    manifest: ModelManifest,
+    path: Path,
+    items: list[tuple[int | None, np.ndarray]],
+    threshold: float,
+) -> None:
+    """Classify a batch of frames of `path` and print one JSON line per frame."""
     p_bad = quality_p_bad(model, manifest, [image for _, image in items])
     for (index, _), probability in zip(items, p_bad.tolist(), strict=True):
         record: dict[str, object] = {"path": str(path)}
