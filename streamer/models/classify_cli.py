@@ -13,7 +13,6 @@ from typing import Annotated
 import av
 import cv2
 import numpy as np
-import torch
 import typer
 from torch import nn
 
@@ -65,7 +64,6 @@ def classify_command(
     model, manifest = load_model(classifier)
     if manifest.task != "classifier":
         raise ConfigError(f"{classifier} is a {manifest.task}, not a quality classifier")
-    torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
     for path in paths:
         pending: list[tuple[int | None, np.ndarray]] = []
         for item in _frames(path, every, max_frames):
