@@ -9,6 +9,9 @@ import typer
 from streamer.backends.cli import build_command, calibrate_command
 from streamer.errors import StreamerError
 from streamer.evaluate.cli import app as eval_app
+from streamer.models.classify_cli import classify_command
+from streamer.synthetic.cli import app as synth_app
+from streamer.train.cli import app as train_app
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Real-time endoscopy video stream processor."
@@ -16,6 +19,9 @@ app = typer.Typer(
 app.add_typer(eval_app, name="eval")
 app.command("calibrate")(calibrate_command)
 app.command("build")(build_command)
+app.add_typer(synth_app, name="synth")
+app.add_typer(train_app, name="train")
+app.command("classify")(classify_command)
 
 
 @app.callback()

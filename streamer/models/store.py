@@ -156,6 +156,21 @@ def load_model(path_or_dir: str | Path) -> tuple[nn.Module, ModelManifest]:
     return model.eval(), manifest
 
 
+def verified_onnx_path(manifest: ModelManifest) -> Path:
+    """The manifest's ONNX file after checking that it exists and matches onnx_sha256 (ModelError if not)."""
+    if manifest.onnx_path is None:
+        raise ModelError(f"{manifest.name}: the manifest names no ONNX file")
+    if not manifest.onnx_path.is_file():
+        raise ModelError(f"{manifest.name}: ONNX file missing: {manifest.onnx_path}")
+    actual = sha256_of(manifest.onnx_path)
+    if manifest.onnx_sha256 and actual != manifest.onnx_sha256:
+        raise ModelError(
+            f"{manifest.name}: ONNX file {manifest.onnx_path} does not match its manifest "
+            f"(sha256 {actual[:12]}…, expected {manifest.onnx_sha256[:12]}…)"
+        )
+    return manifest.onnx_path
+
+
 def save_model(model: nn.Module, manifest_fields: Mapping[str, Any], out_dir: str | Path) -> ModelManifest:
     """Write model.pt (state_dict) and manifest.json into `out_dir`; returns the written manifest.
 

@@ -13,16 +13,19 @@ from torch.utils.data import DataLoader
 
 from streamer.errors import ConfigError, DataError
 from streamer.evaluate.annotations import BoxSet
-from streamer.evaluate.detection_score import score_detections
+from streamer.evaluate.detection_score import DetectionScore, score_detections
 from streamer.models.losses import DetectionLoss
 from streamer.models.postprocess import select_detections
+from streamer.models.predict import detect
 from streamer.models.preprocess import to_network_input
-from streamer.models.store import build_model
+from streamer.models.store import ModelManifest, build_model
 from streamer.train.augment import AugmentConfig
 from streamer.train.datasets import (
     DetectionDataset,
     LabelledImage,
     collate_detections,
+    read_image,
+    read_yolo_labels,
     scan_folder,
     split_by_sequence,
 )
@@ -180,3 +183,17 @@ def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, f
         config.output,
     )
     return result, metrics
+
+
+def evaluate_detector(model: torch.nn.Module, manifest: ModelManifest, folder: Path) -> DetectionScore:
+    """EAD2019 score of a stored detector on an EAD2019-format folder, boxes in original image pixels."""
+    ground_truth, predictions = {}, {}
+    for item in scan_folder(folder):
+        image = read_image(item.image_path)
+        height, width = image.shape[:2]
+        boxes, labels = read_yolo_labels(item.label_path, width, height, len(manifest.classes))
+        key = item.image_path.stem
+        ground_truth[key] = BoxSet(tuple(manifest.classes[i] for i in labels), boxes.astype(np.float64))
+        records = detect(model, manifest, image)
+        predictions[key] = BoxSet.from_records(records) if records else BoxSet.empty(with_scores=True)
+    return score_detections(ground_truth, predictions)

@@ -29,7 +29,8 @@ class LoopConfig:
 
     lr: Adam learning rate (the paper uses 1e-5); plateau_factor / plateau_patience: the LR is multiplied by
     factor after `patience` epochs without a better validation score; max_minutes: wall-clock budget after
-    which training stops at the end of the current step; monitor: key of the validation dict to maximise.
+    which training stops at the end of the current step; monitor: key of the validation dict to maximise;
+    tie_break: key to minimise among epochs with an equal monitor value (e.g. a validation loss), or None.
     """
 
     run_dir: Path
@@ -40,6 +41,7 @@ class LoopConfig:
     plateau_patience: int = 2
     max_minutes: float | None = None
     monitor: str = "score"
+    tie_break: str | None = "loss"
     resume: bool = False
     log_every: int = 10
     progress: bool = True
@@ -102,7 +104,7 @@ def fit(
                 step += 1
                 if step % config.log_every == 0:
                     for key, value in losses.items():
-                        writer.add_scalar(f"train/{key}", float(value), step)
+                        writer.add_scalar(f"train/{key}", float(value.detach()), step)
                     writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
                 progress.set_postfix(loss=f"{losses['loss'].item():.4f}")
                 if config.max_minutes is not None and time.monotonic() - started > config.max_minutes * 60:
@@ -115,7 +117,7 @@ def fit(
             for key, value in metrics.items():
                 writer.add_scalar(f"validation/{key}", value, step)
             scheduler.step(metrics[config.monitor])
-            if metrics[config.monitor] > best[config.monitor]:
+            if is_better(metrics, best, config):
                 best = dict(metrics)
                 torch.save(model.state_dict(), run_dir / BEST_NAME)
             tqdm.write(f"epoch {epoch}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
@@ -139,3 +141,11 @@ def fit(
         best_path=run_dir / BEST_NAME,
         minutes=(time.monotonic() - started) / 60,
     )
+
+
+def is_better(metrics: dict[str, float], best: dict[str, float], config: LoopConfig) -> bool:
+    """Higher monitor wins; on a tie, the lower tie_break value (when both have one)."""
+    if metrics[config.monitor] != best[config.monitor]:
+        return metrics[config.monitor] > best[config.monitor]
+    key = config.tie_break
+    return key is not None and key in metrics and key in best and metrics[key] < best[key]

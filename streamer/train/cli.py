@@ -1,0 +1,178 @@
+"""`streamer train detector|quality`: train a model and write its folder (manifest, weights, ONNX)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import torch
+import typer
+
+from streamer.errors import ConfigError
+from streamer.paths import DEMO_CLIP, EAD2019_SAMPLES
+from streamer.train.loop import LoopConfig
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Train detectors and quality classifiers.")
+
+RunDir = Annotated[Path, typer.Option(help="Checkpoints (checkpoint.pt, best.pt) and TensorBoard logs.")]
+Epochs = Annotated[int, typer.Option(min=1, help="Epochs to train.")]
+Lr = Annotated[
+    float, typer.Option(help="Adam learning rate (the paper: 1e-5; small models from scratch: 1e-3).")
+]
+MaxMinutes = Annotated[
+    float | None, typer.Option(help="Stop after this many minutes of training (then validate and save).")
+]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue from RUN_DIR/checkpoint.pt.")]
+Threads = Annotated[int, typer.Option(min=1, help="torch CPU threads.")]
+Seed = Annotated[int, typer.Option(help="Random seed (initialisation, order, augmentation).")]
+Patience = Annotated[int, typer.Option(min=0, help="Epochs without improvement before the LR is cut by 10.")]
+
+
+def _loop(
+    run_dir: Path, epochs: int, lr: float, patience: int, max_minutes: float | None, resume: bool
+) -> LoopConfig:
+    return LoopConfig(
+        run_dir=run_dir,
+        epochs=epochs,
+        lr=lr,
+        plateau_patience=patience,
+        max_minutes=max_minutes,
+        resume=resume,
+    )
+
+
+@app.command("detector")
+def detector_command(
+    output: Annotated[Path, typer.Option(help="Model folder to write (e.g. engines/detector-lite).")],
+    run_dir: RunDir = Path("runs/detector"),
+    data: Annotated[
+        list[Path] | None, typer.Option(help="EAD2019-format folder (images + YOLO .txt); repeatable.")
+    ] = None,
+    synthetic: Annotated[int, typer.Option(min=0, help="Also train on this many synthetic frames.")] = 0,
+    synthetic_seed: Annotated[int, typer.Option(help="Seed of the synthetic training frames.")] = 1000,
+    architecture: Annotated[str, typer.Option(help="lite (320x320) or r50 (ResNet-50, 512x512).")] = "lite",
+    name: Annotated[str, typer.Option(help="Model name written to the manifest.")] = "detector-lite",
+    epochs: Epochs = 10,
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    lr: Lr = 1e-5,
+    patience: Patience = 2,
+    gamma: Annotated[float, typer.Option(help="Focal loss focusing parameter.")] = 1.5,
+    alpha: Annotated[float, typer.Option(help="Focal loss positive-class weight.")] = 0.25,
+    classification_weight: Annotated[float, typer.Option(help="Weight of the focal term (m2: 2).")] = 1.0,
+    max_minutes: MaxMinutes = None,
+    resume: Resume = False,
+    evaluate_only: Annotated[
+        bool, typer.Option("--evaluate-only", help="Only score OUTPUT on the --data / --synthetic frames.")
+    ] = False,
+    seed: Seed = 0,
+    threads: Threads = 2,
+) -> None:
+    """Train a RetinaNet on EAD2019-format folders and/or synthetic frames; split by sequence.
+
+    With --evaluate-only, print the EAD2019 score (IoU 0.25) of the model in OUTPUT on those frames instead.
+    """
+    from streamer.train.detector import (
+        DETECTOR_ARCHITECTURES,
+        DetectorTrainConfig,
+        evaluate_detector,
+        train_detector,
+    )
+
+    if architecture not in DETECTOR_ARCHITECTURES:
+        raise ConfigError(
+            f"unknown architecture {architecture!r}; choose one of {', '.join(DETECTOR_ARCHITECTURES)}"
+        )
+    folders = list(data or [])
+    if synthetic:
+        from streamer.synthetic import write_ead2019_dataset
+
+        synthetic_dir = run_dir / f"synthetic-{synthetic_seed}-{synthetic}"
+        if not (synthetic_dir / "images").is_dir():
+            typer.echo(f"writing {synthetic} synthetic frames to {synthetic_dir}")
+            write_ead2019_dataset(synthetic_dir, count=synthetic, seed=synthetic_seed, size=512)
+        folders.append(synthetic_dir)
+    if not folders:
+        raise ConfigError("no data: give --data FOLDER and/or --synthetic COUNT")
+    torch.set_num_threads(threads)
+    if evaluate_only:
+        from streamer.models.store import load_model
+
+        model, manifest = load_model(output)
+        for folder in folders:
+            typer.echo(
+                json.dumps({"folder": str(folder), **evaluate_detector(model, manifest, folder).to_json()})
+            )
+        return
+    config = DetectorTrainConfig(
+        data=tuple(folders),
+        output=output,
+        loop=_loop(run_dir, epochs, lr, patience, max_minutes, resume),
+        name=name,
+        architecture=dict(DETECTOR_ARCHITECTURES[architecture]),
+        batch_size=batch_size,
+        seed=seed,
+        gamma=gamma,
+        alpha=alpha,
+        classification_weight=classification_weight,
+    )
+    _, metrics = train_detector(config)
+    typer.echo(json.dumps(metrics, indent=2))
+
+
+@app.command("quality")
+def quality_command(
+    output: Annotated[Path, typer.Option(help="Model folder to write, or to evaluate with --evaluate-only.")],
+    run_dir: RunDir = Path("runs/quality"),
+    clip: Annotated[
+        Path, typer.Option(help="Real clip: frames 0-174 train/validate, 175-249 test.")
+    ] = DEMO_CLIP,
+    extra: Annotated[
+        list[Path] | None, typer.Option(help="Folder of further good real images; repeatable.")
+    ] = None,
+    synthetic: Annotated[int, typer.Option(min=0, help="Also use this many synthetic frames as good.")] = 0,
+    architecture: Annotated[str, typer.Option(help="lite or b0 (EfficientNet-B0).")] = "lite",
+    name: Annotated[str, typer.Option(help="Model name written to the manifest.")] = "quality-lite",
+    epochs: Epochs = 20,
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    lr: Lr = 1e-5,
+    patience: Patience = 2,
+    max_minutes: MaxMinutes = None,
+    resume: Resume = False,
+    evaluate_only: Annotated[
+        bool, typer.Option("--evaluate-only", help="Only measure OUTPUT on the test frames.")
+    ] = False,
+    seed: Seed = 0,
+    threads: Threads = 2,
+) -> None:
+    """Train the good/bad classifier on real frames and their degraded copies (or only evaluate one)."""
+    from streamer.train.quality import (
+        CLASSIFIER_ARCHITECTURES,
+        QualityTrainConfig,
+        evaluate_quality,
+        train_quality,
+    )
+
+    torch.set_num_threads(threads)
+    if evaluate_only:
+        from streamer.models.store import load_model
+
+        model, manifest = load_model(output)
+        typer.echo(json.dumps(evaluate_quality(model, manifest, clip, seed=seed), indent=2))
+        return
+    if architecture not in CLASSIFIER_ARCHITECTURES:
+        known = ", ".join(CLASSIFIER_ARCHITECTURES)
+        raise ConfigError(f"unknown architecture {architecture!r}; choose one of {known}")
+    config = QualityTrainConfig(
+        clip=clip,
+        output=output,
+        loop=_loop(run_dir, epochs, lr, patience, max_minutes, resume),
+        extra_folders=tuple(extra if extra is not None else [EAD2019_SAMPLES]),
+        synthetic=synthetic,
+        name=name,
+        architecture=dict(CLASSIFIER_ARCHITECTURES[architecture]),
+        batch_size=batch_size,
+        seed=seed,
+    )
+    _, test = train_quality(config)
+    typer.echo(json.dumps(test, indent=2))
