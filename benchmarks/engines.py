@@ -1,9 +1,9 @@
 """Engine latency on this CPU: torch fp32, ONNX Runtime fp32 and ONNX Runtime INT8 (QDQ), batch 1 and 8.
 
 Models, all with random weights (timing does not depend on the weight values; accuracy is not measured):
-- detector-lite: RetinaNet with the lite backbone (lite profile), 512x512;
-- retinanet-r50: RetinaNet-ResNet50-FPN, 256-channel heads of depth 4, 512x512;
-- quality-lite: the lite quality classifier, 224x224.
+- lite: RetinaNet with the lite backbone, as shipped in engines/detector-lite (320x320);
+- r50: RetinaNet-ResNet50-FPN, 256-channel heads of depth 4, 512x512;
+- classifier: the lite quality classifier, as shipped in engines/quality-lite (224x224).
 The INT8 models are calibrated on the frames in calibration/laparoscopy/calibrate (as `streamer calibrate`
 does). Latency = wall time of `engine.infer(batch)` for a batch already in memory; p50/p99 over the timed
 runs after warm-up. ONNX Runtime uses its default intra-op thread count (the machine's physical cores),
@@ -52,7 +52,8 @@ MODELS: dict[str, tuple[str, dict[str, object]]] = {
             "head_width": 64,
             "head_depth": 2,
             "separable_heads": True,
-            "input_size": [512, 512],
+            "backbone_width": 0.5,
+            "input_size": [320, 320],
         },
     ),
     "r50": ("detector", {"builder": "retinanet", "backbone": "resnet50", "input_size": [512, 512]}),
