@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from streamer.paths import ENGINE_CACHE_DIR
+from streamer import paths
 
 ENTRY_FILE = "entry.json"
 
@@ -90,8 +90,8 @@ def _sha256_file(path: Path) -> str:
 class EngineCache:
     """Built engines on disk, keyed by CacheKey."""
 
-    def __init__(self, root: Path = ENGINE_CACHE_DIR) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else paths.ENGINE_CACHE_DIR
 
     def folder(self, key: CacheKey) -> Path:
         return self.root / key.folder_name()

@@ -37,7 +37,7 @@ def calibrate_model(
     in the model folder) and returned.
     """
     source = ModelSource.open(model, max_batch=8)
-    cache = EngineCache(cache_dir) if cache_dir is not None else EngineCache()
+    cache = EngineCache(cache_dir)
     reference_onnx = fp32_onnx(source, cache)
     calibration = load_frames(frames_dir, source.spec)
     holdout = load_frames(holdout_dir, source.spec)

@@ -29,12 +29,19 @@ def calibrate_command(
     max_label_disagreement: Annotated[
         float, typer.Option(help="Classifier: largest share of frames whose label changes.")
     ] = 0.01,
+    score_threshold: Annotated[
+        float, typer.Option(help="Detector: operating score threshold of the compared detections.")
+    ] = 0.3,
     report: Annotated[
         Path | None, typer.Option(help="Report path (default: int8-report.json in the model).")
     ] = None,
 ) -> None:
     """Quantise models to INT8 (QDQ ONNX) and install them only if they stay close to FP32."""
-    bounds = GuardBounds(max_score_loss_points=max_score_loss, max_label_disagreement=max_label_disagreement)
+    bounds = GuardBounds(
+        max_score_loss_points=max_score_loss,
+        max_label_disagreement=max_label_disagreement,
+        score_threshold=score_threshold,
+    )
     refused = []
     for model in models:
         result = calibrate_model(

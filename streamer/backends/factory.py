@@ -20,9 +20,10 @@ from google.protobuf.message import DecodeError
 from streamer.backends.base import Engine, EngineSpec, Task
 from streamer.backends.cache import CacheKey, EngineCache, device_identity
 from streamer.backends.export import export_onnx
-from streamer.backends.onnxruntime_engine import SPEC_METADATA_KEY, OnnxRuntimeEngine
+from streamer.backends.onnxruntime_engine import OnnxRuntimeEngine
 from streamer.backends.spec import (
     IDENTITY_FIELDS,
+    SPEC_METADATA_KEY,
     require_same_model,
     require_spec,
     spec_from_json,
@@ -247,7 +248,7 @@ def load_engine(
     source = ModelSource.open(model, max_batch)
     require_spec(source.spec, task=task, classes=classes)
     spec = with_precision(source.spec, precision, max_batch)
-    cache = EngineCache(cache_dir) if cache_dir is not None else EngineCache()
+    cache = EngineCache(cache_dir)
     if chosen == "torch":
         module, _ = load_model(source.location)
         return TorchEngine(module, spec, device=resolved)

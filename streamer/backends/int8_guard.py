@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from streamer.backends.base import Engine
+from streamer.errors import ConfigError
 from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import score_detections
 from streamer.fusion.box_ops import pairwise_iou
@@ -35,6 +36,13 @@ class GuardBounds:
     score_threshold: float = 0.3
     nms_iou: float = 0.5
     max_detections: int = 100
+
+    def __post_init__(self) -> None:
+        if self.max_score_loss_points < 0 or not 0 <= self.max_label_disagreement <= 1:
+            raise ConfigError(
+                "INT8 guard bounds must be >= 0 points and a share in [0, 1], got "
+                f"{self.max_score_loss_points} and {self.max_label_disagreement}"
+            )
 
 
 @dataclass

@@ -6,15 +6,19 @@ import os
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import psutil
 import torch
+from google.protobuf.message import DecodeError
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
 from streamer.backends.base import EngineSpec
+from streamer.backends.quantize import unsigned_activations
 from streamer.backends.spec import (
     IDENTITY_FIELDS,
     INPUT_NAME,
+    SPEC_METADATA_KEY,
     check_batch,
     output_names,
     require_same_model,
@@ -22,7 +26,6 @@ from streamer.backends.spec import (
 )
 from streamer.errors import ConfigError, ModelError
 
-SPEC_METADATA_KEY = "streamer.spec"
 ORT_LOAD_ERRORS = (ort_state.Fail, ort_state.InvalidGraph, ort_state.InvalidProtobuf, ort_state.NoSuchFile)
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
@@ -69,6 +72,13 @@ def _providers(device: torch.device, spec: EngineSpec, trt_cache_dir: Path | Non
     return [*chosen, "CPUExecutionProvider"]
 
 
+def _load_onnx(path: Path) -> onnx.ModelProto:
+    try:
+        return onnx.load(path)
+    except (OSError, DecodeError) as error:
+        raise ModelError(f"cannot read ONNX model {path}: {error}") from error
+
+
 class OnnxRuntimeEngine:
     """Runs an ONNX model (input "images" (B, 3, H, W) float32, outputs per the engine contract).
 
@@ -76,6 +86,7 @@ class OnnxRuntimeEngine:
     threads: intra-op threads (default: the physical cores available);
     optimized_model_out: where onnxruntime writes its optimised graph (for the engine cache), or None;
     optimize: False for a model that is already optimised (loaded from the cache).
+    An int8 (QDQ) model on CPU runs with uint8 activations (`unsigned_activations`, exact).
     """
 
     backend = "onnxruntime"
@@ -106,8 +117,11 @@ class OnnxRuntimeEngine:
         if optimized_model_out is not None:
             options.optimized_model_filepath = str(optimized_model_out)
         providers = _providers(self.device, spec, trt_cache_dir)
+        source: str | bytes = str(model_path)
+        if self.device.type == "cpu" and spec.precision == "int8" and optimize:
+            source = unsigned_activations(_load_onnx(model_path)).SerializeToString()
         try:
-            self._session = ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
+            self._session = ort.InferenceSession(source, sess_options=options, providers=providers)
         except ORT_LOAD_ERRORS as error:
             raise ModelError(f"onnxruntime cannot load {model_path}: {error}") from error
         self._names = output_names(spec.task)

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnx
+from onnx import numpy_helper
 from onnxruntime.quantization import (
     CalibrationDataReader,
     CalibrationMethod,
@@ -23,8 +24,7 @@ from onnxruntime.quantization import (
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from streamer.backends.base import EngineSpec
-from streamer.backends.onnxruntime_engine import SPEC_METADATA_KEY
-from streamer.backends.spec import INPUT_NAME, spec_to_json, with_precision
+from streamer.backends.spec import INPUT_NAME, SPEC_METADATA_KEY, spec_to_json, with_precision
 from streamer.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -87,7 +87,10 @@ def quantize_int8(
 ) -> Path:
     """Write the QDQ INT8 model of `fp32_onnx` to `out_path`, calibrated on `calibration` (N, 3, H, W).
 
-    The spec (precision "int8") is stored in the model's metadata. Returns `out_path`.
+    Convolutions, MatMul and Gemm are quantised with per-channel symmetric int8 weights and symmetric
+    int8 activations (as TensorRT requires), except the convolutions that produce the outputs (box
+    deltas and class logits), which stay float for precise boxes and scores. The spec (precision
+    "int8") is stored in the model's metadata. Returns `out_path`.
     """
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="quantize-") as scratch:
@@ -103,6 +106,7 @@ def quantize_int8(
             weight_type=QuantType.QInt8,
             calibrate_method=method,
             op_types_to_quantize=list(QUANTIZED_OPS),
+            nodes_to_exclude=output_convolutions(onnx.load(prepared, load_external_data=False)),
             extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
         )
     model = onnx.load(out_path)
@@ -110,3 +114,58 @@ def quantize_int8(
     onnx.helper.set_model_props(model, {SPEC_METADATA_KEY: spec_to_json(int8_spec)})
     onnx.save(model, out_path)
     return out_path
+
+
+def output_convolutions(model: onnx.ModelProto) -> list[str]:
+    """Names of the Conv nodes from which a graph output is reached without passing another Conv."""
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    outputs = {output.name for output in model.graph.output}
+
+    def reaches_output(tensor: str, seen: set[str]) -> bool:
+        if tensor in outputs:
+            return True
+        for node in consumers.get(tensor, []):
+            if node.op_type != "Conv" and node.name not in seen:
+                seen.add(node.name)
+                if any(reaches_output(output, seen) for output in node.output):
+                    return True
+        return False
+
+    return [
+        node.name
+        for node in model.graph.node
+        if node.op_type == "Conv" and reaches_output(node.output[0], set())
+    ]
+
+
+def unsigned_activations(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The same QDQ model with uint8 activations (zero point 128) instead of symmetric int8 ones.
+
+    Exact: q_u8 = q_s8 + 128 on the same grid. onnxruntime's CPU kernels fuse uint8-activation QDQ
+    convolutions even where a quantised tensor feeds several nodes (residual branches, shared heads),
+    which they do not do for int8 activations. Weights stay int8. Modifies and returns `model`.
+    """
+    initializers = {initializer.name: initializer for initializer in model.graph.initializer}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    converted: dict[str, str] = {}
+    for quantize in (node for node in model.graph.node if node.op_type == "QuantizeLinear"):
+        zero_point = quantize.input[2] if len(quantize.input) > 2 else ""
+        if zero_point not in initializers or initializers[zero_point].data_type != onnx.TensorProto.INT8:
+            continue
+        if zero_point not in converted:
+            shifted = numpy_helper.to_array(initializers[zero_point]).astype(np.int16) + 128
+            model.graph.initializer.append(
+                numpy_helper.from_array(shifted.astype(np.uint8), f"{zero_point}_u8")
+            )
+            converted[zero_point] = f"{zero_point}_u8"
+        quantize.input[2] = converted[zero_point]
+        for dequantize in consumers.get(quantize.output[0], []):
+            if dequantize.op_type == "DequantizeLinear":
+                dequantize.input[2] = converted[zero_point]
+    return model

@@ -13,6 +13,7 @@ from streamer.errors import ConfigError, ModelError
 
 OUTPUT_NAMES: dict[str, tuple[str, ...]] = {"classifier": ("p_bad",), "detector": ("boxes", "scores")}
 INPUT_NAME = "images"
+SPEC_METADATA_KEY = "streamer.spec"  # ONNX metadata entry holding the spec as JSON
 IDENTITY_FIELDS: tuple[str, ...] = ("name", "task", "classes", "input_size", "mean", "std", "source_sha256")
 
 
@@ -104,7 +105,7 @@ def check_batch(spec: EngineSpec, batch: torch.Tensor) -> None:
 def check_outputs(spec: EngineSpec, outputs: dict[str, torch.Tensor], batch_size: int) -> None:
     """Raise ModelError unless `outputs` follow the engine output contract of `spec.task` (see base.py)."""
     names = output_names(spec.task)
-    if tuple(outputs) != names:
+    if sorted(outputs) != sorted(names):
         raise ModelError(f"model {spec.name!r} returns outputs {list(outputs)}, expected {list(names)}")
     if spec.task == "classifier":
         expected_shapes = {"p_bad": (batch_size,)}

@@ -12,6 +12,7 @@ ConfigError with a clear message.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -85,7 +86,9 @@ def build_plan(onnx_path: Path, spec: EngineSpec, *, timing_cache: bytes = b"") 
     config.add_optimization_profile(profile)
 
     cache = config.create_timing_cache(timing_cache)
-    config.set_timing_cache(cache, ignore_mismatch=False)
+    if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):
+        warnings.warn("the TensorRT timing cache is unreadable or foreign; starting a new one", stacklevel=2)
+        config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
 
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:

@@ -53,8 +53,10 @@ class TorchEngine:
     def _check_contract(self) -> None:
         """Run one batch of zeros and check the outputs against the spec (ModelError on mismatch)."""
         height, width = self.spec.input_size
-        probe = torch.zeros((1, 3, height, width), device=self.device)
-        check_outputs(self.spec, self.infer(probe), batch_size=1)
+        probe = torch.zeros((1, 3, height, width), device=self.device, dtype=self._dtype)
+        with torch.inference_mode():
+            outputs = self._module(probe.contiguous(memory_format=self._memory_format))
+        check_outputs(self.spec, dict(outputs), batch_size=1)
 
     def _forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         outputs = self._module(batch)

@@ -13,12 +13,12 @@ from typing import Annotated
 import av
 import cv2
 import numpy as np
-import torch
 import typer
+from torch import nn
 
 from streamer.errors import ConfigError, SourceError
 from streamer.models.predict import quality_p_bad
-from streamer.models.store import load_model
+from streamer.models.store import ModelManifest, load_model
 from streamer.paths import ENGINES_DIR
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
@@ -64,7 +64,6 @@ def classify_command(
     model, manifest = load_model(classifier)
     if manifest.task != "classifier":
         raise ConfigError(f"{classifier} is a {manifest.task}, not a quality classifier")
-    torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
     for path in paths:
         pending: list[tuple[int | None, np.ndarray]] = []
         for item in _frames(path, every, max_frames):
@@ -76,7 +75,14 @@ def classify_command(
             _emit(model, manifest, path, pending, threshold)
 
 
-def _emit(model, manifest, path: Path, items: list[tuple[int | None, np.ndarray]], threshold: float) -> None:
+def _emit(
+    model: nn.Module,
+    manifest: ModelManifest,
+    path: Path,
+    items: list[tuple[int | None, np.ndarray]],
+    threshold: float,
+) -> None:
+    """Classify a batch of frames of `path` and print one JSON line per frame."""
     p_bad = quality_p_bad(model, manifest, [image for _, image in items])
     for (index, _), probability in zip(items, p_bad.tolist(), strict=True):
         record: dict[str, object] = {"path": str(path)}
