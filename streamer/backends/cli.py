@@ -10,7 +10,7 @@ import typer
 from streamer.backends.calibrate import DEFAULT_CALIBRATION_FRAMES, DEFAULT_HOLDOUT_FRAMES, calibrate_model
 from streamer.backends.factory import load_engine
 from streamer.backends.int8_guard import GuardBounds
-from streamer.errors import ModelError
+from streamer.errors import ConfigError, ModelError
 
 ModelsArgument = Annotated[
     list[Path], typer.Argument(help="Model folders (or manifest.json / .pt / .onnx files).")
@@ -62,14 +62,27 @@ def calibrate_command(
 
 
 def build_command(
-    models: ModelsArgument,
+    models: Annotated[
+        list[Path] | None, typer.Argument(help="Model folders (or manifest.json / .pt / .onnx files).")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Build every model of this profile (name or TOML).")
+    ] = None,
     backend: Annotated[str, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = "auto",
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     precision: Annotated[list[str], typer.Option(help="Precisions to build (repeat the option).")] = ["fp32"],  # noqa: B006
     max_batch: Annotated[int, typer.Option(help="Largest batch the engines accept.")] = 8,
 ) -> None:
     """Build engines ahead of time into engines/cache/, so a live session starts without a build."""
-    for model in models:
+    from streamer.config import load_profile
+    from streamer.pipeline.models import profile_model_paths
+
+    targets = list(models or [])
+    if profile is not None:
+        targets += profile_model_paths(load_profile(profile))
+    if not targets:
+        raise ConfigError("name the models to build, or a --profile")
+    for model in targets:
         for value in precision:
             with load_engine(
                 model, backend=backend, device=device, precision=value, max_batch=max_batch

@@ -77,6 +77,12 @@ def load_detectors(config: RunConfig) -> list[Engine]:
     return [load_one(name, "detector", config) for name in config.detector.models]
 
 
+def profile_model_paths(config: RunConfig) -> list[Path]:
+    """Files or folders of the learned models a profile runs (not noop, classical or none)."""
+    names = [config.quality.model, *config.detector.models]
+    return [resolve_model_path(n) for n in names if n not in (NO_MODEL, NOOP_MODEL, CLASSICAL_MODEL)]
+
+
 def describe_engine(engine: Engine) -> dict[str, object]:
     """Name, backend, device, precision and source hash, for summaries and reports."""
     return {

@@ -101,3 +101,17 @@ def test_build_reports_a_missing_model(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["build", str(tmp_path / "nowhere")])
     assert isinstance(result.exception, ModelError)
     assert "model not found" in str(result.exception)
+
+
+def test_build_takes_the_models_of_a_profile(classifier_copy: Path, tmp_path: Path) -> None:
+    profile = tmp_path / "mine.toml"
+    profile.write_text(f'[quality]\nmodel = "{classifier_copy}"\n\n[detector]\nmodels = ["classical"]\n')
+    result = CliRunner().invoke(app, ["build", "--profile", str(profile), "--max-batch", "2"])
+    assert result.exit_code == 0, result.output
+    assert "quality-test: onnxruntime fp32 on cpu (batch 1..2) ready" in result.output
+    assert "classical" not in result.output  # nothing to build for weights-free engines
+
+
+def test_build_needs_models_or_a_profile() -> None:
+    result = CliRunner().invoke(app, ["build"])
+    assert isinstance(result.exception, ConfigError)
