@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from streamer.models.postprocess import select_detections
+from streamer.fusion.decode import DecodeConfig, decode_detections
 from streamer.models.preprocess import to_network_input
 from streamer.models.store import ModelManifest
 
@@ -32,18 +32,11 @@ def detect(
     batch = to_network_input(image, manifest.input_size, manifest.mean, manifest.std).unsqueeze(0)
     with torch.no_grad():
         outputs = model(batch)
-    boxes, scores, labels = select_detections(
-        outputs["boxes"][0], outputs["scores"][0], score_threshold=score_threshold
-    )
     input_h, input_w = manifest.input_size
-    boxes = boxes * torch.tensor([width / input_w, height / input_h] * 2)
-    boxes[:, [0, 2]] = boxes[:, [0, 2]].clamp(0, width)
-    boxes[:, [1, 3]] = boxes[:, [1, 3]].clamp(0, height)
-    return [
-        {
-            "box": [round(float(v), 2) for v in box],
-            "score": round(float(score), 4),
-            "label": manifest.classes[label],
-        }
-        for box, score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist(), strict=True)
-    ]
+    detections = decode_detections(
+        outputs,
+        [[input_w / width, input_h / height, 0.0, 0.0]],  # the whole image was stretched to the input
+        config=DecodeConfig(score_threshold=score_threshold),
+        input_size=(input_h, input_w),
+    )[0]
+    return detections.to_records(manifest.classes)

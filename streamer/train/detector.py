@@ -14,8 +14,8 @@ from torch.utils.data import DataLoader
 from streamer.errors import ConfigError, DataError
 from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import DetectionScore, score_detections
+from streamer.fusion.decode import decode_detections
 from streamer.models.losses import DetectionLoss
-from streamer.models.postprocess import select_detections
 from streamer.models.predict import detect
 from streamer.models.preprocess import to_network_input
 from streamer.models.store import ModelManifest, build_model
@@ -93,16 +93,17 @@ def ead2019_validation(
             [to_network_input(image, dataset.input_size, dataset.mean, dataset.std) for image, _, _ in loaded]
         )
         outputs = model(images)
-        for offset, (index, (_, boxes, labels)) in enumerate(zip(indices, loaded, strict=True)):
+        identity = [[1.0, 1.0, 0.0, 0.0]] * len(loaded)  # boxes stay in network-input pixels
+        decoded = decode_detections(outputs, identity, input_size=dataset.input_size)
+        for (index, (_, boxes, labels)), detections in zip(
+            zip(indices, loaded, strict=True), decoded, strict=True
+        ):
             names = tuple(EAD2019_CLASSES[int(label)] for label in labels)
             ground_truth[str(index)] = BoxSet(names, boxes.astype(np.float64))
-            kept_boxes, kept_scores, kept_labels = select_detections(
-                outputs["boxes"][offset], outputs["scores"][offset]
-            )
             predictions[str(index)] = BoxSet(
-                tuple(EAD2019_CLASSES[int(label)] for label in kept_labels),
-                kept_boxes.numpy().astype(np.float64).reshape(-1, 4),  # (N, 4)
-                kept_scores.numpy().astype(np.float64),
+                tuple(EAD2019_CLASSES[int(label)] for label in detections.labels.tolist()),
+                detections.boxes.numpy().astype(np.float64).reshape(-1, 4),  # (N, 4)
+                detections.scores.numpy().astype(np.float64),
             )
     try:
         result = score_detections(ground_truth, predictions)
