@@ -97,12 +97,18 @@ OUTPUT_NAMES = ("annotated", "filtered", "jsonl", "coco", "scorer")
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything one run needs."""
+    """Everything one run needs.
+
+    engine_threads: 1 by default because the pipeline already runs decoding, inference and two encoders
+    at once; an engine with a thread pool of its own waits for cores the other stages hold, which
+    measured p99 latency 4x higher on a 2-core machine (benchmarks/results/engine_threads.md).
+    """
 
     profile: str = "lite"
     backend: BackendName = "auto"
     device: DeviceName = "cpu"
     precision: PrecisionName = "fp32"
+    engine_threads: int | None = 1  # CPU threads per ONNX Runtime engine; None = one per physical core
     batch: int = 4
     batch_deadline_ms: float = 20.0
     capture: CaptureConfig = field(default_factory=CaptureConfig)
@@ -113,6 +119,8 @@ class RunConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:
+        if self.engine_threads is not None and self.engine_threads < 1:
+            raise ConfigError(f"engine_threads must be >= 1, got {self.engine_threads}")
         if self.batch < 1:
             raise ConfigError(f"--batch must be >= 1, got {self.batch}")
         unknown = set(self.output.outputs) - set(OUTPUT_NAMES)
@@ -184,7 +192,7 @@ def load_profile(name_or_path: str) -> RunConfig:
     unknown = set(sections) - {*_SECTIONS, "fusion"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
-    allowed_top = {"backend", "device", "precision", "batch", "batch_deadline_ms"}
+    allowed_top = {"backend", "device", "precision", "engine_threads", "batch", "batch_deadline_ms"}
     if set(top_level) - allowed_top:
         raise ConfigError(f"{path}: unknown key(s) {sorted(set(top_level) - allowed_top)}")
     built: dict[str, Any] = {

@@ -57,6 +57,7 @@ def load_one(name: str, task: Task, config: RunConfig) -> Engine:
         device=config.device,
         precision=config.precision,
         max_batch=engine_max_batch(config.batch),
+        threads=config.engine_threads,
     )
     if engine.spec.task != task:
         raise ModelError(f"{name} is a {engine.spec.task}, expected a {task}")
