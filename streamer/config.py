@@ -101,7 +101,7 @@ class RunConfig:
 
     engine_threads: 1 by default because the pipeline already runs decoding, inference and two encoders
     at once; an engine with a thread pool of its own waits for cores the other stages hold, which
-    measured p99 latency 4x higher on a 2-core machine (benchmarks/results/engine_threads.md).
+    doubled p99 latency live on a 2-core machine (58 ms against 29 ms: benchmarks/results/engine_threads.md).
     """
 
     profile: str = "lite"
