@@ -44,7 +44,8 @@ class CaptureConfig:
     read_timeout_s: float = 5.0
     reconnect: int = 3
     reconnect_backoff_s: float = 0.5
-    queue_size: int = 8
+    queue_size: int = 8  # frames waiting for inference, files (lossless)
+    live_queue_size: int = 2  # live sources: older frames are dropped, so latency stays within ~2 frames
     max_frames: int | None = None
     realtime: bool = False  # pace a file at its frame rate, as a capture card would deliver it
 

@@ -130,7 +130,7 @@ class Pipeline:
         live = info.is_live or config.capture.realtime
         ledger = Ledger()
         frames: FrameQueue[Frame] = FrameQueue(
-            config.capture.queue_size,
+            config.capture.live_queue_size if live else config.capture.queue_size,
             QueuePolicy.DROP_OLDEST if live else QueuePolicy.BLOCK,
             on_drop=ledger.drop,
         )
