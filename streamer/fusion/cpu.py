@@ -95,6 +95,8 @@ def stack_vote_kernel(
     members, starts = _groups(image * classes + label, images * classes)
     sums = np.zeros((count, 7))  # per root: sum of weight * box (4), weight, confidence, boxes
     root_of = np.arange(count)
+    taken = np.zeros(count, dtype=np.bool_)  # the box joined a stack
+    slot_of = np.empty(count, dtype=np.int64)  # position of an item in its group
     models = 0
     for k in range(count):
         models = max(models, model[k] + 1)
@@ -129,9 +131,7 @@ def stack_vote_kernel(
         for p in range(pairs):
             root_models[p] = model[pair_a[by_overlap[p]]]
         priority = by_overlap[np.argsort(root_models, kind="mergesort")]
-        taken = np.zeros(count, dtype=np.bool_)  # only this group's items are used
         holds = np.zeros((size, models), dtype=np.bool_)  # [root slot, model]: the stack has its box
-        slot_of = np.empty(count, dtype=np.int64)
         for i in range(first, last):
             slot_of[members[i]] = i - first
         for p in range(pairs):
@@ -285,3 +285,68 @@ def inner_box_kernel(boxes, scores, labels, counts, containment):
                 if width * height > limit:
                     keep[b] = False
     return keep
+
+
+@_jit
+def nms_kernel(boxes, scores, categories, iou_threshold):
+    """Greedy class-aware NMS (streamer.fusion.nms): kept indices (K,) by descending score, ties by index.
+
+    boxes (N, 4) float32 or float64, IoU computed in that dtype with iou_threshold (>= 0) of that dtype, as
+    the tensor code does. Per category, a kept box only checks the boxes whose x1 lies within
+    [x1 - widest box, its x2] (found by bisection on the category's boxes sorted by x1), the only ones
+    that can overlap it.
+    """
+    count = boxes.shape[0]
+    by_score = np.argsort(-scores.astype(np.float64), kind="mergesort")
+    order = by_score[np.argsort(categories[by_score], kind="mergesort")]  # category-major, score desc
+    rank = np.empty(count, dtype=np.int64)
+    for n in range(count):
+        rank[by_score[n]] = n
+    keep = np.zeros(count, dtype=np.bool_)
+    suppressed = np.zeros(count, dtype=np.bool_)
+    first = 0
+    while first < count:
+        last = first + 1
+        while last < count and categories[order[last]] == categories[order[first]]:
+            last += 1
+        members = order[first:last]
+        by_x = members[np.argsort(boxes[members, 0], kind="mergesort")]
+        starts = boxes[by_x, 0].astype(np.float64)
+        widest = 0.0
+        for k in members:
+            widest = max(widest, float(boxes[k, 2]) - float(boxes[k, 0]))
+        for i in members:  # descending score
+            if suppressed[i]:
+                continue
+            keep[i] = True
+            ix1, iy1, ix2, iy2 = boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3]
+            low = float(ix1) - widest
+            low -= 1e-6 * (abs(low) + 1.0)  # a margin against rounding: scanning more is harmless
+            high = float(ix2)
+            high += 1e-6 * (abs(high) + 1.0)
+            area_i = (ix2 - ix1) * (iy2 - iy1)
+            for p in range(np.searchsorted(starts, low), np.searchsorted(starts, high, side="right")):
+                j = by_x[p]
+                if suppressed[j] or rank[j] <= rank[i]:
+                    continue
+                width = min(ix2, boxes[j, 2]) - max(ix1, boxes[j, 0])
+                height = min(iy2, boxes[j, 3]) - max(iy1, boxes[j, 1])
+                if width <= 0 or height <= 0:
+                    continue  # no intersection: IoU 0 (or 0 / 0, which counts as 0)
+                inter = width * height
+                union = area_i + (boxes[j, 2] - boxes[j, 0]) * (boxes[j, 3] - boxes[j, 1]) - inter
+                iou = inter / union
+                if iou > iou_threshold:  # nan (0 / 0, which counts as 0) is not
+                    suppressed[j] = True
+        first = last
+    kept = 0
+    for n in range(count):
+        if keep[by_score[n]]:
+            kept += 1
+    result = np.empty(kept, dtype=np.int64)
+    kept = 0
+    for n in range(count):
+        if keep[by_score[n]]:
+            result[kept] = by_score[n]
+            kept += 1
+    return result

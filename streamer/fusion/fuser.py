@@ -178,13 +178,22 @@ class Fuser:
         self._per_model_count: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
 
     def warm_up(self) -> None:
-        """Runs the compiled CPU kernels once on a small input, so the first real call does not compile."""
-        if not self.compiled_cpu:
-            return
-        box = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 0.0, 11.0, 10.0], [50.0, 50.0, 90.0, 60.0]])
-        detections = Detections(box, torch.tensor([0.9, 0.8, 0.7]), torch.tensor([0, 0, 1]))
-        warm = Fuser(replace(self.config, post_filter=True))
+        """Compiles (or loads from their disk cache) the CPU kernels, so that the first real call does not.
+
+        Runs this fuser's mode with the post-filter on a small input, and the NMS kernel on float32 and
+        float64 boxes (the decoder's NMS uses float32). Takes about a second with a warm cache (first run on a
+        machine: tens of seconds).
+        """
+        boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 0.0, 11.0, 10.0], [50.0, 50.0, 90.0, 60.0]])
+        scores = torch.tensor([0.9, 0.8, 0.7])
+        labels = torch.tensor([0, 0, 1])
+        detections = Detections(boxes, scores, labels)
+        warm = Fuser(
+            replace(self.config, post_filter=True, model_weights=None), compiled_cpu=self.compiled_cpu
+        )
         warm.fuse_batch([[detections, detections], [detections, detections]])
+        for dtype in (torch.float32, torch.float64):
+            nms(boxes.to(dtype), scores.to(dtype), 0.5, categories=labels)
 
     def fuse(self, per_model: Sequence[Detections]) -> Detections:
         """One image: per_model[m] are model m's detections; returns the fused detections."""
@@ -244,7 +253,7 @@ class Fuser:
                 float(config.overlap_threshold),
                 float(config.confidence_weight),
                 float(config.iou_weight),
-                float(config.root_weight),
+                float(np.float32(config.root_weight)),  # the tensor code weighs roots in float32
                 float(config.count_bonus),
             )
         else:
