@@ -233,9 +233,10 @@ class Fuser:
         """stack_vote or wbf (then the post-filter) on CPU tensors with the compiled kernels."""
         config = self.config
         with torch.inference_mode():
-            boxes = np.concatenate([d.boxes.detach().numpy() for d in entries]).astype(np.float64)
-            scores = np.concatenate([d.scores.detach().numpy() for d in entries]).astype(np.float64)
-            labels = np.concatenate([d.labels.detach().numpy() for d in entries])
+            # one torch.cat per field is cheaper than a numpy view of every entry
+            boxes = torch.cat([d.boxes for d in entries]).detach().numpy().astype(np.float64)
+            scores = torch.cat([d.scores for d in entries]).detach().numpy().astype(np.float64)
+            labels = torch.cat([d.labels for d in entries]).detach().numpy()
             counts = [len(d) for d in entries]
         if labels.shape[0]:
             _check_labels(int(labels.min()), int(labels.max()), len(config.classes))
