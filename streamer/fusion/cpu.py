@@ -4,7 +4,10 @@ On a CPU, fusing 7 x 100 boxes with tensor operations costs hundreds of small op
 these kernels do the same work in one compiled call on the numpy views of the CPU tensors. They follow
 the rules of streamer.fusion.ensemble, streamer.fusion.wbf and streamer.fusion.postfilter exactly, with
 the same float64 formulas in the same operation order, so their results equal those of the tensor code
-(the tensor code stays the path for other devices; tests compare the two).
+(the tensor code stays the path for other devices; tests compare the two). One difference in WBF: the
+kernel keeps each cluster's running sums, as ensemble-boxes does, while the tensor code takes differences
+of prefix sums, which can differ in the last bit; a decision can then differ only where an IoU equals the
+threshold or another cluster's IoU to the last bit.
 
 The kernels are compiled on their first call and cached on disk (`cache=True`, next to this file), so a
 process pays the compilation (or the loading of the cache) once: call `Fuser.warm_up()` before timing.

@@ -18,6 +18,9 @@ which no box is decayed by an earlier one of the run is exactly what the one-at-
 next, because scores only decrease. Decays are computed once, inside each category, on a (G, W, W) grid
 (W = largest category). The run is searched among the top `_SOFT_NMS_WINDOW` boxes, so a round costs
 O(window^2 + N log N) and rounds >= max(N / window, the largest number of mutually overlapping boxes).
+
+nms() on float32 or float64 CPU tensors runs the compiled greedy kernel streamer.fusion.cpu.nms_kernel
+(same result); nms_tensors() is the tensor code above, the path for every other device.
 """
 
 from __future__ import annotations
