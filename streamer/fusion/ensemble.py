@@ -30,6 +30,8 @@ with is one the sequential greedy takes, so each round takes all of them at once
 O(G W^2) cheap comparisons, then rounds x O(E) for E candidate pairs; rounds is usually a handful (bounded
 by the longest chain of pairs that wait for one another). Computation is in float64 on the input device;
 outputs are float32.
+On CPU tensors, Fuser runs the compiled kernel of the same rules instead (streamer.fusion.cpu), one box
+at a time; this tensor code serves the other devices.
 """
 
 from __future__ import annotations

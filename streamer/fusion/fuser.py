@@ -9,12 +9,14 @@ when enabled. Everything stays on the device of the inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
+import numpy as np
 import torch
 
 from streamer.errors import ConfigError, DataError
+from streamer.fusion import cpu
 from streamer.fusion.batch import FlatBatch, split_by_image
 from streamer.fusion.ensemble import StackVoteParams, stack_vote
 from streamer.fusion.nms import SoftNmsMethod, nms, soft_nms
@@ -118,7 +120,8 @@ class FusionConfig:
         return 0.55 if self.mode == "wbf" else 0.5
 
 
-def _check_inputs(per_model: Sequence[Sequence[Detections]], config: FusionConfig) -> None:
+def _check_inputs(per_model: Sequence[Sequence[Detections]], config: FusionConfig) -> list[Detections]:
+    """Checks the batch structure and that every entry is on one device; returns the entries [m][b] flat."""
     if not per_model:
         raise DataError("fusion needs the detections of at least one model")
     images = {len(batch) for batch in per_model}
@@ -130,11 +133,13 @@ def _check_inputs(per_model: Sequence[Sequence[Detections]], config: FusionConfi
     devices = {d.boxes.device for d in entries}
     if len(devices) > 1:
         raise DataError(f"all detections must be on one device, got {sorted(map(str, devices))}")
-    labels = torch.cat([d.labels for d in entries])
-    if labels.numel() and not bool(((labels >= 0) & (labels < len(config.classes))).all()):
-        raise DataError(
-            f"labels must be in 0..{len(config.classes) - 1}, got {int(labels.min())}..{int(labels.max())}"
-        )
+    return entries
+
+
+def _check_labels(low: int, high: int, classes: int) -> None:
+    """Labels must index the configured classes; low, high: the smallest and largest label."""
+    if low < 0 or high >= classes:
+        raise DataError(f"labels must be in 0..{classes - 1}, got {low}..{high}")
 
 
 def _post_filter(fused: list[Detections], containment: float, classes: int) -> list[Detections]:
@@ -159,10 +164,36 @@ def _post_filter(fused: list[Detections], containment: float, classes: int) -> l
 
 
 class Fuser:
-    """Fuses the detections of M models (ordered best first) into one Detections per image."""
+    """Fuses the detections of M models (ordered best first) into one Detections per image.
 
-    def __init__(self, config: FusionConfig | None = None) -> None:
+    On CPU tensors, "stack_vote" and "wbf" (and the post-filter after them) run as compiled kernels
+    (streamer.fusion.cpu) with the same results as the tensor code, which serves every other device and
+    mode; `compiled_cpu=False` keeps the tensor code on the CPU too. The kernels compile (or load from their
+    disk cache) on their first call: call `warm_up()` once before timing.
+    """
+
+    def __init__(self, config: FusionConfig | None = None, *, compiled_cpu: bool = True) -> None:
         self.config = config or FusionConfig()
+        self.compiled_cpu = compiled_cpu and self.config.mode in ("stack_vote", "wbf")
+        self._per_model_count: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+
+    def warm_up(self) -> None:
+        """Compiles (or loads from their disk cache) the CPU kernels, so that the first real call does not.
+
+        Runs this fuser's mode with the post-filter on a small input, and the NMS kernel on float32 and
+        float64 boxes (the decoder's NMS uses float32). Takes about a second with a warm cache (first run on a
+        machine: tens of seconds).
+        """
+        boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 0.0, 11.0, 10.0], [50.0, 50.0, 90.0, 60.0]])
+        scores = torch.tensor([0.9, 0.8, 0.7])
+        labels = torch.tensor([0, 0, 1])
+        detections = Detections(boxes, scores, labels)
+        warm = Fuser(
+            replace(self.config, post_filter=True, model_weights=None), compiled_cpu=self.compiled_cpu
+        )
+        warm.fuse_batch([[detections, detections], [detections, detections]])
+        for dtype in (torch.float32, torch.float64):
+            nms(boxes.to(dtype), scores.to(dtype), 0.5, categories=labels)
 
     def fuse(self, per_model: Sequence[Detections]) -> Detections:
         """One image: per_model[m] are model m's detections; returns the fused detections."""
@@ -174,12 +205,94 @@ class Fuser:
         Returns one Detections per image.
         """
         config = self.config
-        _check_inputs(per_model, config)
+        entries = _check_inputs(per_model, config)
+        if self.compiled_cpu and entries[0].boxes.device.type == "cpu":
+            return self._fuse_compiled(entries, len(per_model), len(per_model[0]))
+        labels = torch.cat([d.labels for d in entries])
+        if labels.numel():
+            _check_labels(int(labels.min()), int(labels.max()), len(config.classes))
         with torch.inference_mode():
             fused = self._fuse_mode(per_model)
             if config.post_filter:
                 fused = _post_filter(fused, config.containment, len(config.classes))
         return fused
+
+    def _model_constants(self, models: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """Per-class vote thresholds (K,), model weights (M,) and their sum (as the tensor code sums them)."""
+        constants = self._per_model_count.get(models)
+        if constants is None:
+            weights = torch.tensor(
+                [1.0] * models if self.config.model_weights is None else list(self.config.model_weights),
+                dtype=torch.float64,
+            )
+            constants = (self.config.vote_thresholds(models).numpy(), weights.numpy(), float(weights.sum()))
+            self._per_model_count[models] = constants
+        return constants
+
+    def _fuse_compiled(self, entries: list[Detections], models: int, images: int) -> list[Detections]:
+        """stack_vote or wbf (then the post-filter) on CPU tensors with the compiled kernels."""
+        config = self.config
+        with torch.inference_mode():
+            # one torch.cat per field is cheaper than a numpy view of every entry
+            boxes = torch.cat([d.boxes for d in entries]).detach().numpy().astype(np.float64)
+            scores = torch.cat([d.scores for d in entries]).detach().numpy().astype(np.float64)
+            labels = torch.cat([d.labels for d in entries]).detach().numpy()
+            counts = [len(d) for d in entries]
+        if labels.shape[0]:
+            _check_labels(int(labels.min()), int(labels.max()), len(config.classes))
+        entry = np.repeat(np.arange(len(entries), dtype=np.int64), counts)
+        votes, weights, weight_sum = self._model_constants(models)
+        if config.mode == "stack_vote":
+            fused = cpu.stack_vote_kernel(
+                boxes,
+                scores,
+                labels,
+                entry,
+                images,
+                float(config.per_model_threshold),
+                votes,
+                float(config.overlap_threshold),
+                float(config.confidence_weight),
+                float(config.iou_weight),
+                float(np.float32(config.root_weight)),  # the tensor code weighs roots in float32
+                float(config.count_bonus),
+            )
+        else:
+            fused = cpu.wbf_kernel(
+                boxes,
+                scores,
+                labels,
+                entry,
+                images,
+                float(config.per_model_threshold),
+                weights,
+                weight_sum,
+                float(config.resolved_iou_threshold()),
+            )
+        out_boxes, out_scores, out_labels, sizes = fused
+        out_boxes = out_boxes.astype(np.float32)
+        out_scores = out_scores.astype(np.float32)
+        if config.post_filter:
+            keep = cpu.inner_box_kernel(out_boxes, out_scores, out_labels, sizes, float(config.containment))
+            if not keep.all():
+                sizes = np.bincount(np.repeat(np.arange(images), sizes)[keep], minlength=images)
+                out_boxes, out_scores, out_labels = out_boxes[keep], out_scores[keep], out_labels[keep]
+        if images == 1:
+            return [
+                Detections(
+                    torch.from_numpy(out_boxes), torch.from_numpy(out_scores), torch.from_numpy(out_labels)
+                )
+            ]
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        return [
+            Detections(
+                torch.from_numpy(out_boxes[start:end]),
+                torch.from_numpy(out_scores[start:end]),
+                torch.from_numpy(out_labels[start:end]),
+            )
+            for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
+        ]
 
     def _fuse_mode(self, per_model: Sequence[Sequence[Detections]]) -> list[Detections]:
         config = self.config

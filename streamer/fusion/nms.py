@@ -18,6 +18,9 @@ which no box is decayed by an earlier one of the run is exactly what the one-at-
 next, because scores only decrease. Decays are computed once, inside each category, on a (G, W, W) grid
 (W = largest category). The run is searched among the top `_SOFT_NMS_WINDOW` boxes, so a round costs
 O(window^2 + N log N) and rounds >= max(N / window, the largest number of mutually overlapping boxes).
+
+nms() on float32 or float64 CPU tensors runs the compiled greedy kernel streamer.fusion.cpu.nms_kernel
+(same result); nms_tensors() is the tensor code above, the path for every other device.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Literal
 
 import torch
 
+from streamer.fusion import cpu
 from streamer.fusion.box_ops import group_cells, paired_iou, pairwise_iou
 
 _BLOCK = 256
@@ -159,7 +163,35 @@ def nms(
     boxes: (N, 4) x1 y1 x2 y2; scores: (N,); categories: optional (N,) int64, boxes only suppress boxes of
     their own category. Returns indices (K,) int64 of the kept boxes, by descending score (ties: lower
     index first).
+    float32 or float64 CPU tensors go to the compiled kernel (streamer.fusion.cpu.nms_kernel, same result;
+    it compiles on its first call), everything else to the tensor code (nms_tensors).
     """
+    compiled = (
+        boxes.device.type == "cpu"
+        and boxes.dtype in (torch.float32, torch.float64)
+        and scores.dtype in (torch.float32, torch.float64)
+        and iou_threshold >= 0
+    )
+    if not compiled:
+        return nms_tensors(boxes, scores, iou_threshold, categories)
+    with torch.inference_mode():
+        categories = _categories_or_zeros(boxes, categories)
+        kept = cpu.nms_kernel(
+            boxes.detach().contiguous().numpy(),
+            scores.detach().contiguous().numpy(),
+            categories.detach().contiguous().numpy(),
+            boxes.detach().numpy().dtype.type(iou_threshold),  # compared in the boxes' dtype, as torch does
+        )
+    return torch.from_numpy(kept)
+
+
+def nms_tensors(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    iou_threshold: float,
+    categories: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """nms() with tensor operations on the tensors' device (the only path for devices other than the CPU)."""
     if boxes.shape[0] == 0:
         return torch.zeros(0, dtype=torch.int64, device=boxes.device)
     categories = _categories_or_zeros(boxes, categories)

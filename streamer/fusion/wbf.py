@@ -19,6 +19,8 @@ A pass considers only pairs (box k, earlier cluster c) whose member hull touches
 leaves its members' hull, so other pairs have IoU 0), and gets cluster c's fused box at k's turn from
 prefix sums over the members sorted by (cluster, turn). Cost per pass: O(G W^2) cheap comparisons for
 the pairs (G groups (image, class), W = most boxes of one group) plus O(P log N) for the P pairs found.
+On CPU tensors, Fuser runs the compiled kernel of the same rules instead (streamer.fusion.cpu), one box
+at a time; this tensor code serves the other devices.
 """
 
 from __future__ import annotations
