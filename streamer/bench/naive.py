@@ -11,6 +11,7 @@ import torch
 
 from streamer.capture.open_source import open_source
 from streamer.config import RunConfig
+from streamer.fusion import Fuser
 from streamer.overlay import Overlay
 from streamer.pipeline.detector_stage import DetectorStage
 from streamer.pipeline.fusion_setup import make_decoder, make_fuse
@@ -39,7 +40,7 @@ def run_naive_loop(
     classifier = load_classifier(config)
     detectors = load_detectors(config)
     engines = [e for e in (classifier, *detectors) if e is not None]
-    warm_up(engines, 1)
+    warm_up(engines, 1, Fuser(config.fusion))
     preprocessor = Preprocessor(
         crop_fov=config.preprocess.crop_fov,
         fov_threshold=config.preprocess.fov_threshold,

@@ -167,11 +167,15 @@ def weighted_boxes_fusion(
         return [Detections.empty(device) for _ in range(flat.images)]
     layout = _GroupLayout.of(boxes, group)
     cluster = torch.arange(items, device=device)
-    while True:
+    for _ in range(items + 1):  # each pass settles at least one more box of the sequential order
         decided = _decisions(boxes, scores, layout, cluster, iou_threshold)
         if torch.equal(decided, cluster):
             break
         cluster = _follow_to_first(decided)
+    else:  # seen on exact IoU ties with model weights: fail loudly rather than hang a live stream
+        raise RuntimeError(
+            f"weighted boxes fusion did not settle after {items + 1} passes over {items} boxes"
+        )
     # per cluster: sum of score * box (4), sum of score, number of boxes
     parts = torch.cat([boxes * scores[:, None], scores[:, None], torch.ones_like(scores)[:, None]], dim=1)
     sums = parts.new_zeros((items, 6)).index_add_(0, cluster, parts)

@@ -26,6 +26,7 @@ from streamer.capture.open_source import open_source
 from streamer.capture.source import Source
 from streamer.config import RunConfig
 from streamer.errors import SinkError, StreamerError
+from streamer.fusion import Fuser
 from streamer.pipeline.detector_stage import DetectorStage
 from streamer.pipeline.fusion_setup import make_decoder, make_fuse
 from streamer.pipeline.inference import InferenceWorker
@@ -69,14 +70,15 @@ def _stop_on_signals(stop: threading.Event, abort: threading.Event) -> Iterator[
             signal.signal(sig, handler)
 
 
-def warm_up(engines: list[Engine], batch: int) -> None:
-    """Run each engine once at batch 1 and at `batch` on zeros, so the first frames pay no one-off costs
-    (memory allocation, kernel selection, graph capture)."""
+def warm_up(engines: list[Engine], batch: int, fuser: Fuser) -> None:
+    """Run each engine once at batch 1 and at `batch` on zeros, and the fusion and NMS kernels once, so the
+    first frames pay no one-off costs (memory allocation, kernel selection, graph capture, compilation)."""
     with torch.inference_mode():
         for engine in engines:
             height, width = engine.spec.input_size
             for size in sorted({1, batch}):
                 engine.infer(torch.zeros((size, 3, height, width), device=engine.device))
+    fuser.warm_up()
 
 
 class Pipeline:
@@ -104,7 +106,7 @@ class Pipeline:
             engines.extend([classifier] if classifier is not None else [])
             detectors = load_detectors(config)
             engines.extend(detectors)
-            warm_up(engines, config.batch)
+            warm_up(engines, config.batch, Fuser(config.fusion))
         except BaseException:
             source.close()
             for engine in engines:
