@@ -7,16 +7,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from streamer.capture.open_source import open_source
 from streamer.config import RunConfig
 from streamer.fusion import Fuser
 from streamer.overlay import Overlay
-from streamer.pipeline.detector_stage import DetectorStage
-from streamer.pipeline.fusion_setup import make_decoder, make_fuse
+from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocessor
 from streamer.pipeline.models import load_classifier, load_detectors
-from streamer.pipeline.preprocess import Preprocessor
 from streamer.pipeline.runner import warm_up
 from streamer.pipeline.stats import summarize_latencies
 from streamer.quality.gate import QualityGate
@@ -41,16 +37,9 @@ def run_naive_loop(
     detectors = load_detectors(config)
     engines = [e for e in (classifier, *detectors) if e is not None]
     warm_up(engines, 1, Fuser(config.fusion))
-    preprocessor = Preprocessor(
-        crop_fov=config.preprocess.crop_fov,
-        fov_threshold=config.preprocess.fov_threshold,
-        fov_refresh_frames=config.preprocess.fov_refresh_frames,
-        device=torch.device(config.device),
-    )
+    preprocessor = make_preprocessor(config)
     gate = QualityGate(classifier, threshold=config.quality.threshold)
-    detector = DetectorStage(
-        detectors, [make_decoder(e, config.detector) for e in detectors], make_fuse(config)
-    )
+    detector = make_detector_stage(detectors, config)
     overlay = Overlay()
     encoder = H264Encoder(
         out / "naive.mp4",

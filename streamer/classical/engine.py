@@ -6,6 +6,7 @@ import torch
 
 from streamer.backends.base import EngineSpec
 from streamer.classical.detector import ClassicalDetector
+from streamer.pipeline.preprocess import denormalise
 from streamer.types import EAD2019_CLASSES
 
 CLASSICAL_DETECTOR_INPUT = (512, 512)  # (H, W) the thresholds were tuned at, like EAD2019 frames
@@ -29,10 +30,7 @@ class ClassicalDetectorEngine:
         self._detector = ClassicalDetector()
 
     def infer(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        mean = torch.tensor(self.spec.mean, device=batch.device).view(1, 3, 1, 1)
-        std = torch.tensor(self.spec.std, device=batch.device).view(1, 3, 1, 1)
-        pixels = ((batch * std + mean) * 255.0).round().clamp(0, 255).to(torch.uint8)
-        images = pixels.permute(0, 2, 3, 1).cpu().numpy()  # (B, 3, H, W) -> (B, H, W, 3)
+        images = denormalise(batch, self.spec)  # (B, H, W, 3) uint8
         found = [self._detector.detect(image) for image in images]
         anchors = max((len(d) for d in found), default=0)
         boxes = torch.zeros((len(found), anchors, 4))

@@ -1,4 +1,4 @@
-"""Build the decode and fusion functions of the detector stage from the run configuration."""
+"""Build the preprocessing and detector stages (decode, fusion) from the run configuration."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from streamer.backends.base import Engine
 from streamer.config import DetectorConfig, RunConfig
 from streamer.fusion import Fuser
 from streamer.fusion.decode import DecodeConfig, decode_detections
-from streamer.pipeline.detector_stage import Decoder, Fuse
-from streamer.pipeline.preprocess import InputTransform
+from streamer.pipeline.detector_stage import Decoder, DetectorStage, Fuse
+from streamer.pipeline.preprocess import InputTransform, Preprocessor
 from streamer.types import Detections
 
 
@@ -30,6 +30,22 @@ def make_decoder(engine: Engine, config: DetectorConfig) -> Decoder:
         )
 
     return decode
+
+
+def make_detector_stage(detectors: list[Engine], config: RunConfig) -> DetectorStage:
+    """The detector stage of a profile: one decoder per engine, and the profile's fusion for several."""
+    return DetectorStage(detectors, [make_decoder(e, config.detector) for e in detectors], make_fuse(config))
+
+
+def make_preprocessor(config: RunConfig, *, fov_refresh_frames: int | None = None) -> Preprocessor:
+    """The profile's field-of-view crop on the configured device (refresh overridable: 1 for stills)."""
+    section = config.preprocess
+    return Preprocessor(
+        crop_fov=section.crop_fov,
+        fov_threshold=section.fov_threshold,
+        fov_refresh_frames=section.fov_refresh_frames if fov_refresh_frames is None else fov_refresh_frames,
+        device=torch.device(config.device),
+    )
 
 
 def make_fuse(config: RunConfig) -> Fuse | None:

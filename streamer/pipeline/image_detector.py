@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from streamer.backends.base import Engine
 from streamer.config import RunConfig
-from streamer.pipeline.detector_stage import DetectorStage
-from streamer.pipeline.fusion_setup import make_decoder, make_fuse
+from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocessor
 from streamer.pipeline.models import load_detectors
-from streamer.pipeline.preprocess import Preprocessor
 from streamer.types import EAD2019_CLASSES
 
 
@@ -22,15 +19,8 @@ class ImageDetector:
 
     def __init__(self, config: RunConfig) -> None:
         self._engines: list[Engine] = load_detectors(config)
-        self._preprocessor = Preprocessor(
-            crop_fov=config.preprocess.crop_fov,
-            fov_threshold=config.preprocess.fov_threshold,
-            fov_refresh_frames=1,
-            device=torch.device(config.device),
-        )
-        self._stage = DetectorStage(
-            self._engines, [make_decoder(e, config.detector) for e in self._engines], make_fuse(config)
-        )
+        self._preprocessor = make_preprocessor(config, fov_refresh_frames=1)
+        self._stage = make_detector_stage(self._engines, config)
 
     def __call__(self, image: np.ndarray) -> list[dict[str, object]]:
         prepared = self._preprocessor.prepare([image])

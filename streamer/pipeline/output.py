@@ -24,8 +24,10 @@ from streamer.types import Frame, FrameResult
 STATUS_WINDOW = 50  # frames over which the status line's fps and latency are averaged
 
 
-def frame_record(result: FrameResult, latency_ms: dict[str, float]) -> dict[str, Any]:
-    """The JSON Lines record of a processed frame."""
+def frame_record(
+    result: FrameResult, latency_ms: dict[str, float], detections: list[dict[str, object]]
+) -> dict[str, Any]:
+    """The JSON Lines record of a processed frame; detections: its `Detections.to_records()`."""
     verdict = result.verdict
     return {
         "index": result.frame.index,
@@ -38,7 +40,7 @@ def frame_record(result: FrameResult, latency_ms: dict[str, float]) -> dict[str,
             "p_bad": round(verdict.p_bad, 4),
             "reasons": list(verdict.reasons),
         },
-        "detections": [] if result.detections is None else result.detections.to_records(),
+        "detections": detections,
         "latency_ms": {stage: round(value, 3) for stage, value in latency_ms.items()},
         "dropped": result.dropped,
     }
@@ -189,13 +191,14 @@ class OutputWorker(threading.Thread):
             and (is_good or self._config.bad_frames is BadFramePolicy.MARK)
         ):
             window.show(annotated)
+        records = [] if result.detections is None else result.detections.to_records()
         if is_good and result.detections is not None:
-            self._sinks.write_predictions(frame, result.detections.to_records())
+            self._sinks.write_predictions(frame, records)
         done = time.monotonic_ns()
         result.stamps_ns["sink"] = done
         latency_ms = result.latency_ms()
         if self._sinks.jsonl is not None:
-            self._sinks.jsonl.write(frame_record(result, latency_ms))
+            self._sinks.jsonl.write(frame_record(result, latency_ms, records))
         self._count(result, latency_ms, done)
         if self._on_result is not None:
             self._on_result(result)

@@ -27,13 +27,11 @@ from streamer.capture.source import Source
 from streamer.config import RunConfig
 from streamer.errors import SinkError, StreamerError
 from streamer.fusion import Fuser
-from streamer.pipeline.detector_stage import DetectorStage
-from streamer.pipeline.fusion_setup import make_decoder, make_fuse
+from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocessor
 from streamer.pipeline.inference import InferenceWorker
 from streamer.pipeline.ledger import Ledger
 from streamer.pipeline.models import describe_engine, load_classifier, load_detectors
 from streamer.pipeline.output import OutputSinks, OutputWorker
-from streamer.pipeline.preprocess import Preprocessor
 from streamer.quality.gate import QualityGate
 from streamer.types import Frame, FrameResult
 
@@ -158,16 +156,9 @@ class Pipeline:
         inference = InferenceWorker(
             frames,
             results,
-            Preprocessor(
-                crop_fov=config.preprocess.crop_fov,
-                fov_threshold=config.preprocess.fov_threshold,
-                fov_refresh_frames=config.preprocess.fov_refresh_frames,
-                device=device,
-            ),
+            make_preprocessor(config),
             QualityGate(classifier, threshold=config.quality.threshold),
-            DetectorStage(
-                detectors, [make_decoder(engine, config.detector) for engine in detectors], make_fuse(config)
-            ),
+            make_detector_stage(detectors, config),
             self.abort,
             batch=config.batch,
             fill_deadline_s=0.0 if live else config.batch_deadline_ms / 1000,

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from streamer.backends.base import EngineSpec
+from streamer.pipeline.preprocess import denormalise
 from streamer.quality.measures import BRIGHT_MEAN, DARK_MEAN, FOCUS_BLURRY, SATURATED_SHARE, measure
 
 CLASSICAL_INPUT_SIZE = (160, 160)
@@ -37,13 +38,10 @@ class ClassicalQualityEngine:
 
     def infer(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """batch: (B, 3, H, W) normalised with the spec's mean/std → {"p_bad": (B,)}."""
-        mean = torch.tensor(self.spec.mean, device=batch.device).view(1, 3, 1, 1)
-        std = torch.tensor(self.spec.std, device=batch.device).view(1, 3, 1, 1)
-        pixels = ((batch * std + mean) * 255.0).clamp(0, 255).to(torch.uint8)
-        images = pixels.permute(0, 2, 3, 1).cpu().numpy()  # (B, 3, H, W) -> (B, H, W, 3)
+        images = denormalise(batch, self.spec)  # (B, H, W, 3) uint8
         scores = []
         for image in images:
-            measures = measure(np.ascontiguousarray(image))
+            measures = measure(image)
             scores.append(
                 max(
                     _ramp(measures.focus, bad_at=FOCUS_BLURRY / 2, good_at=FOCUS_BLURRY * 2),
