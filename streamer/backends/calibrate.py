@@ -10,7 +10,7 @@ from streamer.backends.cache import EngineCache
 from streamer.backends.factory import ModelSource, fp32_onnx
 from streamer.backends.int8_guard import GuardBounds, GuardReport, check_int8
 from streamer.backends.onnxruntime_engine import OnnxRuntimeEngine
-from streamer.backends.quantize import load_frames, quantize_int8
+from streamer.backends.quantize import RECIPES, load_frames, quantize_int8
 from streamer.backends.spec import with_precision
 from streamer.models.store import sha256_of
 from streamer.paths import CALIBRATION_DIR
@@ -31,10 +31,11 @@ def calibrate_model(
 ) -> GuardReport:
     """Quantise `model` on the images in `frames_dir`, compare INT8 with FP32 on `holdout_dir`.
 
-    When the guard accepts, the QDQ model is installed as `model.int8.onnx` in the model's folder (where
-    `load_engine(..., precision="int8")` finds it); when it refuses, nothing is installed and an older
-    INT8 model is left as it was. The JSON report is written either way (default: `int8-report.json`
-    in the model folder) and returned.
+    The quantisation recipes (`quantize.RECIPES`) are tried fastest first and the first one the guard
+    accepts is installed as `model.int8.onnx` in the model's folder (where `load_engine(...,
+    precision="int8")` finds it); when the guard refuses them all, nothing is installed and an older
+    INT8 model is left as it was. The JSON report (the installed or last recipe, and every attempt) is
+    written either way (default: `int8-report.json` in the model folder) and returned.
     """
     source = ModelSource.open(model, max_batch=8)
     cache = EngineCache(cache_dir)
@@ -43,15 +44,28 @@ def calibrate_model(
     holdout = load_frames(holdout_dir, source.spec)
     staging = cache.staging_folder()
     try:
-        candidate = quantize_int8(reference_onnx, source.spec, calibration, staging / "model.int8.onnx")
         int8_spec = with_precision(source.spec, "int8", source.spec.max_batch)
-        with (
-            OnnxRuntimeEngine(reference_onnx, source.spec) as reference,
-            OnnxRuntimeEngine(candidate, int8_spec) as quantised,
-        ):
-            report = check_int8(reference, quantised, holdout, bounds)
+        attempts: list[dict[str, object]] = []
+        with OnnxRuntimeEngine(reference_onnx, source.spec) as reference:
+            for recipe, float_outputs in RECIPES.items():
+                candidate = quantize_int8(
+                    reference_onnx,
+                    source.spec,
+                    calibration,
+                    staging / f"{recipe}.int8.onnx",
+                    float_outputs=float_outputs,
+                )
+                with OnnxRuntimeEngine(candidate, int8_spec) as quantised:
+                    report = check_int8(reference, quantised, holdout, bounds)
+                attempts.append(
+                    {"recipe": recipe, "passed": report.passed, "reason": report.reason, **report.metrics}
+                )
+                if report.passed:
+                    break
         report = replace(
             report,
+            recipe=recipe,
+            attempts=attempts,
             files={
                 "fp32_onnx": str(reference_onnx),
                 "int8_onnx": str(source.int8_path) if report.passed else "",

@@ -52,7 +52,7 @@ def calibrate_command(
             report_path=report if len(models) == 1 else None,
         )
         metrics = ", ".join(f"{name} {value:.4g}" for name, value in result.metrics.items())
-        typer.echo(f"{result.model}: {result.reason} [{metrics}]")
+        typer.echo(f"{result.model}: {result.reason} with recipe {result.recipe} [{metrics}]")
         if not result.passed:
             refused.append(result.model)
     if refused:

@@ -57,6 +57,8 @@ class GuardReport:
     metrics: dict[str, float]
     bounds: GuardBounds
     files: dict[str, str] = field(default_factory=dict)
+    recipe: str = ""
+    attempts: list[dict[str, object]] = field(default_factory=list)
 
     def write(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

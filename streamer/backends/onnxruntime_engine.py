@@ -86,7 +86,7 @@ class OnnxRuntimeEngine:
     threads: intra-op threads (default: the physical cores available);
     optimized_model_out: where onnxruntime writes its optimised graph (for the engine cache), or None;
     optimize: False for a model that is already optimised (loaded from the cache).
-    An int8 (QDQ) model on CPU runs with uint8 activations (`unsigned_activations`, exact).
+    An int8 (QDQ) model on CPU runs with uint8 activations (`unsigned_activations`).
     """
 
     backend = "onnxruntime"

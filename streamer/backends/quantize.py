@@ -28,9 +28,13 @@ from streamer.backends.spec import INPUT_NAME, SPEC_METADATA_KEY, spec_to_json, 
 from streamer.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-# Only the compute-heavy operators are quantised; additions, box decoding and sigmoids stay in float,
-# which keeps box coordinates exact (TensorRT's own advice for explicit quantisation).
-QUANTIZED_OPS = ("Conv", "MatMul", "Gemm")
+# Quantised operators: the convolutions, the residual and FPN additions and the max pool, so that the
+# whole network body runs on int8 tensors. Box decoding (everything after the output convolutions)
+# stays float, which keeps box coordinates exact.
+QUANTIZED_OPS = ("Conv", "Add", "MaxPool", "MatMul", "Gemm")
+# Recipes, fastest first: name -> float_outputs (see quantize_int8). Calibration keeps the first one the
+# accuracy guard accepts.
+RECIPES: dict[str, bool] = {"int8-outputs": False, "float-outputs": True}
 
 
 def load_frames(folder: Path, spec: EngineSpec) -> np.ndarray:
@@ -84,18 +88,24 @@ def quantize_int8(
     out_path: Path,
     *,
     method: CalibrationMethod = CalibrationMethod.MinMax,
+    float_outputs: bool = False,
 ) -> Path:
     """Write the QDQ INT8 model of `fp32_onnx` to `out_path`, calibrated on `calibration` (N, 3, H, W).
 
-    Convolutions, MatMul and Gemm are quantised with per-channel symmetric int8 weights and symmetric
-    int8 activations (as TensorRT requires), except the convolutions that produce the outputs (box
-    deltas and class logits), which stay float for precise boxes and scores. The spec (precision
-    "int8") is stored in the model's metadata. Returns `out_path`.
+    Convolutions, additions, max pooling, MatMul and Gemm are quantised with per-channel symmetric int8
+    weights and symmetric int8 activations (as TensorRT requires); box decoding after the output
+    convolutions stays float. `float_outputs` also keeps the output convolutions (box deltas, class
+    logits) float: finer outputs, slower on CPU. A ReLU is fused into the convolution before it (no
+    quantisation between them, as TensorRT places it). The spec (precision "int8") is stored in the
+    model's metadata. Returns `out_path`.
     """
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="quantize-") as scratch:
         prepared = Path(scratch) / "prepared.onnx"
         quant_pre_process(str(fp32_onnx), str(prepared), skip_symbolic_shape=False)
+        graph = onnx.load(prepared, load_external_data=False)
+        heads = output_convolutions(graph)
+        excluded = decoding_nodes(graph, heads) + (heads if float_outputs else [])
         quantize_static(
             str(prepared),
             str(out_path),
@@ -106,22 +116,28 @@ def quantize_int8(
             weight_type=QuantType.QInt8,
             calibrate_method=method,
             op_types_to_quantize=list(QUANTIZED_OPS),
-            nodes_to_exclude=output_convolutions(onnx.load(prepared, load_external_data=False)),
+            nodes_to_exclude=excluded,
             extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
         )
-    model = onnx.load(out_path)
+    model = fuse_relu_quantisation(onnx.load(out_path))
     int8_spec = with_precision(spec, "int8", spec.max_batch)
     onnx.helper.set_model_props(model, {SPEC_METADATA_KEY: spec_to_json(int8_spec)})
     onnx.save(model, out_path)
     return out_path
 
 
-def output_convolutions(model: onnx.ModelProto) -> list[str]:
-    """Names of the Conv nodes from which a graph output is reached without passing another Conv."""
+def _consumers(model: onnx.ModelProto) -> dict[str, list[onnx.NodeProto]]:
+    """Tensor name -> the nodes that read it."""
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for node in model.graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
+    return consumers
+
+
+def output_convolutions(model: onnx.ModelProto) -> list[str]:
+    """Names of the Conv nodes from which a graph output is reached without passing another Conv."""
+    consumers = _consumers(model)
     outputs = {output.name for output in model.graph.output}
 
     def reaches_output(tensor: str, seen: set[str]) -> bool:
@@ -141,31 +157,98 @@ def output_convolutions(model: onnx.ModelProto) -> list[str]:
     ]
 
 
-def unsigned_activations(model: onnx.ModelProto) -> onnx.ModelProto:
-    """The same QDQ model with uint8 activations (zero point 128) instead of symmetric int8 ones.
+def decoding_nodes(model: onnx.ModelProto, output_convs: list[str]) -> list[str]:
+    """Names of the nodes downstream of the `output_convs` (reshapes, box decoding, sigmoid)."""
+    consumers = _consumers(model)
+    pending = [o for node in model.graph.node if node.name in output_convs for o in node.output]
+    found: dict[str, None] = {}
+    while pending:
+        for node in consumers.get(pending.pop(), []):
+            if node.name not in found:
+                found[node.name] = None
+                pending.extend(node.output)
+    return list(found)
 
-    Exact: q_u8 = q_s8 + 128 on the same grid. onnxruntime's CPU kernels fuse uint8-activation QDQ
-    convolutions even where a quantised tensor feeds several nodes (residual branches, shared heads),
-    which they do not do for int8 activations. Weights stay int8. Modifies and returns `model`.
+
+def fuse_relu_quantisation(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Drop each QuantizeLinear -> DequantizeLinear pair whose only reader is a ReLU that feeds only
+    QuantizeLinear nodes: x -> Q -> DQ -> Relu -> Q becomes x -> Relu -> Q.
+
+    One rounding fewer, and the convolution, ReLU and quantisation fuse into one int8 kernel (TensorRT
+    and onnxruntime alike). Modifies and returns `model`.
+    """
+    consumers = _consumers(model)
+    producers = {output: node for node in model.graph.node for output in node.output}
+    graph_outputs = {output.name for output in model.graph.output}
+    dropped: list[onnx.NodeProto] = []
+    for relu in (node for node in model.graph.node if node.op_type == "Relu"):
+        readers = consumers.get(relu.output[0], [])
+        dequantize = producers.get(relu.input[0])
+        if (
+            not readers
+            or any(reader.op_type != "QuantizeLinear" for reader in readers)
+            or relu.output[0] in graph_outputs
+            or dequantize is None
+            or dequantize.op_type != "DequantizeLinear"
+            or len(consumers[dequantize.output[0]]) != 1
+        ):
+            continue
+        quantize = producers.get(dequantize.input[0])
+        if (
+            quantize is None
+            or quantize.op_type != "QuantizeLinear"
+            or len(consumers[quantize.output[0]]) != 1
+        ):
+            continue
+        relu.input[0] = quantize.input[0]
+        dropped += [quantize, dequantize]
+    for node in dropped:
+        model.graph.node.remove(node)
+    return model
+
+
+def unsigned_activations(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The same QDQ model with uint8 activations for onnxruntime's CPU kernels.
+
+    Symmetric int8 tensors become uint8 with zero point 128, which is exact (q_u8 = q_s8 + 128 on the
+    same grid); onnxruntime fuses uint8-activation QDQ convolutions even where a quantised tensor feeds
+    several nodes (residual branches, shared heads), which it does not do for int8 activations. A tensor
+    quantised right after a ReLU gets zero point 0 instead: equal within the calibrated range (above it,
+    it saturates at 255 steps instead of 127), and onnxruntime then folds the ReLU away and fuses the
+    convolution or addition before it into one int8 kernel. Weights stay int8. Modifies and returns
+    `model`.
     """
     initializers = {initializer.name: initializer for initializer in model.graph.initializer}
-    consumers: dict[str, list[onnx.NodeProto]] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
+    consumers = _consumers(model)
+    producers = {output: node for node in model.graph.node for output in node.output}
+    relu_zero_point = "relu_output_zero_point_u8"
     converted: dict[str, str] = {}
     for quantize in (node for node in model.graph.node if node.op_type == "QuantizeLinear"):
         zero_point = quantize.input[2] if len(quantize.input) > 2 else ""
         if zero_point not in initializers or initializers[zero_point].data_type != onnx.TensorProto.INT8:
             continue
-        if zero_point not in converted:
-            shifted = numpy_helper.to_array(initializers[zero_point]).astype(np.int16) + 128
-            model.graph.initializer.append(
-                numpy_helper.from_array(shifted.astype(np.uint8), f"{zero_point}_u8")
-            )
-            converted[zero_point] = f"{zero_point}_u8"
-        quantize.input[2] = converted[zero_point]
+        source = producers.get(quantize.input[0])
+        if source is not None and source.op_type == "Relu" and _is_zero(initializers[zero_point]):
+            if relu_zero_point not in initializers:
+                initializers[relu_zero_point] = numpy_helper.from_array(
+                    np.zeros((), np.uint8), relu_zero_point
+                )
+                model.graph.initializer.append(initializers[relu_zero_point])
+            unsigned = relu_zero_point
+        else:
+            if zero_point not in converted:
+                shifted = numpy_helper.to_array(initializers[zero_point]).astype(np.int16) + 128
+                model.graph.initializer.append(
+                    numpy_helper.from_array(shifted.astype(np.uint8), f"{zero_point}_u8")
+                )
+                converted[zero_point] = f"{zero_point}_u8"
+            unsigned = converted[zero_point]
+        quantize.input[2] = unsigned
         for dequantize in consumers.get(quantize.output[0], []):
             if dequantize.op_type == "DequantizeLinear":
-                dequantize.input[2] = converted[zero_point]
+                dequantize.input[2] = unsigned
     return model
+
+
+def _is_zero(initializer: onnx.TensorProto) -> bool:
+    return not numpy_helper.to_array(initializer).any()

@@ -14,6 +14,7 @@ from streamer import paths
 from streamer.backends.calibrate import REPORT_NAME, calibrate_model
 from streamer.backends.factory import INT8_ONNX_NAME, load_engine
 from streamer.backends.int8_guard import GuardBounds
+from streamer.backends.quantize import RECIPES
 from streamer.cli import app
 from streamer.errors import ConfigError, ModelError
 from streamer.models.store import WEIGHTS_NAME, sha256_of, update_manifest
@@ -48,6 +49,8 @@ def test_calibrate_installs_an_accepted_int8_model(classifier_copy: Path) -> Non
     assert "accepted" in result.output
     report = json.loads((classifier_copy / REPORT_NAME).read_text())
     assert report["passed"] is True and report["frames"] == 10
+    fastest = next(iter(RECIPES))
+    assert report["recipe"] == fastest and [a["recipe"] for a in report["attempts"]] == [fastest]
     assert report["files"]["int8_sha256"] == sha256_of(classifier_copy / INT8_ONNX_NAME)
     with load_engine(classifier_copy, precision="int8", max_batch=2) as engine:
         assert (engine.backend, engine.spec.precision) == ("onnxruntime", "int8")
@@ -63,6 +66,8 @@ def test_refused_int8_model_is_not_installed(detector_copy: Path) -> None:
     assert not (detector_copy / INT8_ONNX_NAME).exists()
     written = json.loads((detector_copy / REPORT_NAME).read_text())
     assert written["passed"] is False and written["reason"].startswith("refused")
+    assert [attempt["recipe"] for attempt in written["attempts"]] == list(RECIPES), "every recipe was tried"
+    assert all(attempt["passed"] is False for attempt in written["attempts"])
     with pytest.raises(ModelError, match="streamer calibrate"):
         load_engine(detector_copy, precision="int8")
 
