@@ -5,7 +5,9 @@ Models, all with random weights (timing does not depend on the weight values; ac
 - r50: RetinaNet-ResNet50-FPN, 256-channel heads of depth 4, 512x512;
 - classifier: the lite quality classifier, as shipped in engines/quality-lite (224x224).
 The INT8 models are calibrated on the frames in calibration/laparoscopy/calibrate (as `streamer calibrate`
-does). Latency = wall time of `engine.infer(batch)` for a batch already in memory; p50/p99 over the timed
+does), with each quantisation recipe of `streamer calibrate`: "int8-outputs" (everything int8 up to box
+decoding; the fastest, tried first) and "float-outputs" (output convolutions float; the fallback when the
+accuracy guard refuses the first). Latency = wall time of `engine.infer(batch)` for a batch already in memory; p50/p99 over the timed
 runs after warm-up. ONNX Runtime uses its default intra-op thread count (the machine's physical cores),
 torch its default thread count. The CPU may be shared: the load average before and after each model is
 recorded, and figures taken under load are pessimistic; `cpu_p50_ms` (this process's CPU time per call,
@@ -29,12 +31,12 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from streamer.backends.base import EngineSpec
+from streamer.backends.base import Engine, EngineSpec
 from streamer.backends.cache import device_identity
 from streamer.backends.calibrate import DEFAULT_CALIBRATION_FRAMES
 from streamer.backends.export import export_onnx
 from streamer.backends.onnxruntime_engine import OnnxRuntimeEngine, default_intra_op_threads
-from streamer.backends.quantize import load_frames, quantize_int8
+from streamer.backends.quantize import RECIPES, load_frames, quantize_int8
 from streamer.backends.spec import with_precision
 from streamer.backends.torch_engine import TorchEngine
 from streamer.models.store import build_model
@@ -103,22 +105,35 @@ def bench_model(key: str, workdir: Path, seconds: float) -> dict[str, object]:
     load_before = os.getloadavg()
     started = time.perf_counter()
     fp32_onnx = export_onnx(model, spec, workdir / f"{key}.onnx")
-    int8_onnx = quantize_int8(fp32_onnx, spec, calibration, workdir / f"{key}.int8.onnx")
+    int8_spec = with_precision(spec, "int8", spec.max_batch)
+    int8_onnx = {
+        recipe: quantize_int8(
+            fp32_onnx, spec, calibration, workdir / f"{key}.{recipe}.onnx", float_outputs=float_outputs
+        )
+        for recipe, float_outputs in RECIPES.items()
+    }
     prepare_s = time.perf_counter() - started
-    engines = {
-        ("torch", "fp32"): TorchEngine(model, spec),
-        ("onnxruntime", "fp32"): OnnxRuntimeEngine(fp32_onnx, spec),
-        ("onnxruntime", "int8"): OnnxRuntimeEngine(int8_onnx, with_precision(spec, "int8", spec.max_batch)),
+    engines: dict[tuple[str, str, str], Engine] = {
+        ("torch", "fp32", ""): TorchEngine(model, spec),
+        ("onnxruntime", "fp32", ""): OnnxRuntimeEngine(fp32_onnx, spec),
+        **{("onnxruntime", "int8", r): OnnxRuntimeEngine(path, int8_spec) for r, path in int8_onnx.items()},
     }
     rows = []
-    for (backend, precision), engine in engines.items():
+    for (backend, precision, recipe), engine in engines.items():
         for batch_size in BATCHES:
             batch = torch.from_numpy(np.resize(calibration, (batch_size, *calibration.shape[1:])))
             figures = latency(lambda engine=engine, batch=batch: engine.infer(batch), seconds=seconds)
-            row = {"backend": backend, "precision": precision, "batch": batch_size, **figures}
+            row = {
+                "backend": backend,
+                "precision": precision,
+                "recipe": recipe,
+                "batch": batch_size,
+                **figures,
+            }
             rows.append(row)
             print(
-                f"{key:10s} {backend:11s} {precision} batch {batch_size}: p50 {figures['p50_ms']:8.1f} ms  "
+                f"{key:10s} {backend:11s} {precision} {recipe:13s} batch {batch_size}: "
+                f"p50 {figures['p50_ms']:8.1f} ms  "
                 f"p99 {figures['p99_ms']:8.1f} ms  cpu {figures['cpu_p50_ms']:8.1f} ms  "
                 f"({figures['runs']} runs, load {os.getloadavg()[0]:.2f})",
                 flush=True,
@@ -158,8 +173,12 @@ def main() -> None:
             results["models"][key] = bench_model(key, Path(scratch), args.seconds)  # type: ignore[index]
     r50 = results["models"].get("r50")  # type: ignore[union-attr]
     if r50 is not None:
-        int8_row = next(r for r in r50["rows"] if r["precision"] == "int8" and r["batch"] == 1)
+        fastest = next(iter(RECIPES))
+        int8_row = next(
+            r for r in r50["rows"] if r["precision"] == "int8" and r["recipe"] == fastest and r["batch"] == 1
+        )
         results["r50_512_int8_p50_ms"] = round(int8_row["p50_ms"], 1)
+        results["r50_512_int8_recipe"] = fastest
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "engines.json").write_text(json.dumps(results, indent=2) + "\n")
     if "r50_512_int8_p50_ms" in results:
