@@ -58,7 +58,9 @@ class PyAVSource:
         except av.error.PermissionError as error:
             raise SourceError(f"permission denied: {spec}") from error
         except av.error.FFmpegError as error:
-            reason = error.strerror or str(error)
+            # PyAV interrupts a blocked open at the timeout; FFmpeg reports it as an "exit"
+            timed_out = isinstance(error, av.error.ExitError)
+            reason = f"no answer within {open_timeout_s:g} s" if timed_out else error.strerror or str(error)
             if is_v4l2_device(spec):
                 raise SourceError(
                     f"cannot open capture device {spec}: {reason} (busy or not a capture device?)"
@@ -104,9 +106,10 @@ class PyAVSource:
                 decoded += 1
                 started = time.monotonic_ns()
         except av.error.FFmpegError as error:
+            reason = "no data within the read timeout" if isinstance(error, av.error.ExitError) else None
             raise SourceError(
                 f"{'stream' if self.info.is_live else 'file'} {self._spec} failed after {decoded} frames: "
-                f"{error.strerror or error}"
+                f"{reason or error.strerror or error}"
             ) from error
         expected = self.info.frame_count
         if expected is not None and decoded < expected * 0.98 - 1:

@@ -157,7 +157,12 @@ class OutputWorker(threading.Thread):
         except BaseException as error:  # re-raised by the main thread after the sinks are closed
             self.error = error
         finally:
-            self._sinks.close()
+            try:
+                self._sinks.close()
+            except (
+                BaseException
+            ) as error:  # a file that cannot be finalized: also the main thread's to report
+                self.error = self.error or error
 
     def _write_ledger(self, before_index: int | None) -> None:
         for entry in self._ledger.drain_before(before_index):

@@ -22,7 +22,9 @@ class H264Encoder:
     """Synchronous H.264 encoder of H×W×3 uint8 RGB frames into an MP4.
 
     Frames given with a pts keep it, in the time base of the first such frame (the source's); frames
-    without one are numbered at `fps`. Frames of another size are resized to the first frame's size,
+    without one are numbered at `fps`. When the source's timestamps go back (a live stream that
+    reconnected, a camera that restarted), the rest of the video is shifted to continue one frame
+    interval after the last frame written. Frames of another size are resized to the first frame's size,
     cropped to even width and height as 4:2:0 needs.
     """
 
@@ -34,7 +36,8 @@ class H264Encoder:
         self._container: av.container.OutputContainer | None = None
         self._stream: av.VideoStream | None = None
         self._size: tuple[int, int] | None = None  # (W, H)
-        self._last_pts = -1
+        self._last_pts: int | None = None
+        self._pts_offset = 0  # added to source pts after a timestamp discontinuity
         self.frames_written = 0
 
     def _open(self, width: int, height: int) -> None:
@@ -60,9 +63,13 @@ class H264Encoder:
             image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
         yuv = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)  # (H, W, 3) -> (H*3/2, W), faster than swscale
         frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        frame_step = max(1, round(1 / (self._fps * self._time_base)))  # one frame interval, time-base units
         if pts is None:
-            pts = round(self.frames_written / (self._fps * self._time_base))
-        pts = max(int(pts), self._last_pts + 1)  # strictly increasing, as the muxer requires
+            pts = self.frames_written * frame_step
+        pts = int(pts) + self._pts_offset
+        if self._last_pts is not None and pts <= self._last_pts:  # strictly increasing, as the muxer requires
+            self._pts_offset += self._last_pts + frame_step - pts
+            pts = self._last_pts + frame_step
         frame.pts = pts
         frame.time_base = self._time_base
         self._last_pts = pts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import cv2
@@ -95,3 +97,13 @@ def test_corrupt_image_is_reported(tmp_path: Path) -> None:
     (tmp_path / "a.png").write_bytes(b"not a png")
     with pytest.raises(SourceError, match="cannot read image"):
         ImageSource(str(tmp_path))
+
+
+def test_silent_stream_times_out_with_a_clear_message() -> None:
+    # a server that accepts the connection and never sends a byte
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        url = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(SourceError, match=r"cannot reach .*: no answer within 0.5 s"):
+            open_source(url, CaptureConfig(open_timeout_s=0.5, read_timeout_s=0.5))
+        assert time.monotonic() - started < 5

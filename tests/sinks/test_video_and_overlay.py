@@ -30,6 +30,17 @@ def test_video_sink_keeps_source_timestamps(tmp_path: Path) -> None:
     np.testing.assert_allclose(seconds, np.arange(12) * 0.04, atol=1e-3)
 
 
+def test_video_sink_continues_after_timestamps_go_back(tmp_path: Path) -> None:
+    # a live stream that reconnected starts its timestamps again: 6 frames, then the same 6 pts again
+    path = tmp_path / "out.mp4"
+    with VideoSink(path, fps=25) as sink:
+        for pts in [*range(0, 6 * 3600, 3600), *range(0, 6 * 3600, 3600)]:
+            sink.write(np.zeros((32, 32, 3), np.uint8), pts=pts, time_base=1 / 90000)
+    with av.open(str(path)) as container:
+        seconds = [float(f.pts * f.time_base) for f in container.decode(video=0)]
+    np.testing.assert_allclose(seconds, np.arange(12) * 0.04, atol=1e-3)
+
+
 def test_video_sink_numbers_frames_without_pts_and_resizes_odd_sizes(tmp_path: Path) -> None:
     path = tmp_path / "out.mp4"
     with VideoSink(path, fps=10) as sink:
