@@ -21,7 +21,7 @@ from streamer.fusion.batch import FlatBatch, split_by_image
 from streamer.fusion.ensemble import StackVoteParams, stack_vote
 from streamer.fusion.nms import SoftNmsMethod, nms, soft_nms
 from streamer.fusion.postfilter import inner_box_mask
-from streamer.fusion.wbf import weighted_boxes_fusion
+from streamer.fusion.wbf import FusionNotSettled, weighted_boxes_fusion
 from streamer.types import EAD2019_CLASSES, Detections
 
 FusionMode = Literal["stack_vote", "wbf", "nms", "soft_nms"]
@@ -212,7 +212,13 @@ class Fuser:
         if labels.numel():
             _check_labels(int(labels.min()), int(labels.max()), len(config.classes))
         with torch.inference_mode():
-            fused = self._fuse_mode(per_model)
+            try:
+                fused = self._fuse_mode(per_model)
+            except FusionNotSettled:  # rare exact ties: the sequential CPU kernel decides them
+                device = entries[0].boxes.device
+                cpu_entries = [detections.to("cpu") for detections in entries]
+                fused = self._fuse_compiled(cpu_entries, len(per_model), len(per_model[0]))
+                return [detections.to(device) for detections in fused]
             if config.post_filter:
                 fused = _post_filter(fused, config.containment, len(config.classes))
         return fused

@@ -35,6 +35,10 @@ from streamer.fusion.box_ops import box_area, group_cells, paired_iou
 from streamer.types import Detections
 
 
+class FusionNotSettled(RuntimeError):
+    """The tensor WBF did not reach its fixed point (seen on exact IoU ties with model weights)."""
+
+
 def _visiting_order(flat: FlatBatch, weights: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Boxes (N, 4), weighted scores (N,), groups (N,) sorted by (image, class) then weighted score desc.
 
@@ -172,8 +176,8 @@ def weighted_boxes_fusion(
         if torch.equal(decided, cluster):
             break
         cluster = _follow_to_first(decided)
-    else:  # seen on exact IoU ties with model weights: fail loudly rather than hang a live stream
-        raise RuntimeError(
+    else:  # never loop forever: the caller falls back to the sequential kernel
+        raise FusionNotSettled(
             f"weighted boxes fusion did not settle after {items + 1} passes over {items} boxes"
         )
     # per cluster: sum of score * box (4), sum of score, number of boxes

@@ -8,6 +8,8 @@ import torch
 
 from streamer.errors import ConfigError, DataError
 from streamer.fusion import FUSION_MODES, Fuser, FusionConfig, fuse
+from streamer.fusion import fuser as fuser_module
+from streamer.fusion.wbf import FusionNotSettled
 from streamer.types import EAD2019_CLASSES, Detections
 from tests.fusion import reference
 from tests.fusion.helpers import random_objects, random_rows, to_detections, to_rows
@@ -113,3 +115,21 @@ def test_fusion_stays_on_cuda_and_matches_cpu(mode: str) -> None:
     assert on_gpu.boxes.device.type == "cuda"
     torch.testing.assert_close(on_gpu.to("cpu").boxes, on_cpu.boxes)
     assert on_gpu.labels.tolist() == on_cpu.labels.tolist()
+
+
+def test_wbf_that_does_not_settle_falls_back_to_the_sequential_kernel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    per_model = sample_models(seed=3)
+    config = FusionConfig(mode="wbf", model_weights=(2.0, 1.0, 1.0))
+    expected = Fuser(config).fuse(per_model)
+
+    def never_settles(*args: object, **kwargs: object) -> list[Detections]:
+        raise FusionNotSettled("did not settle")
+
+    monkeypatch.setattr(fuser_module, "weighted_boxes_fusion", never_settles)
+    fused = Fuser(config, compiled_cpu=False).fuse(per_model)  # the tensor path, as on a GPU
+    assert len(expected) > 0
+    torch.testing.assert_close(fused.boxes, expected.boxes)
+    torch.testing.assert_close(fused.scores, expected.scores)
+    assert fused.labels.tolist() == expected.labels.tolist()
