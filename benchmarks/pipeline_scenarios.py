@@ -1,7 +1,8 @@
 """The `streamer bench` scenarios on the bundled real clip, recorded for this machine.
 
 Scenarios: lite profile live (paced at 25 fps, drop-oldest) and file (as fast as possible); RetinaNet-R50
-(untrained, 512x512) live; the ensemble profile live. Each writes benchmarks/results/bench_<name>.json;
+(untrained, 512x512) live in FP32 and in INT8 (the profile's models are calibrated first where they have
+no INT8 model, as `streamer calibrate --profile r50` does); the ensemble profile live. Each writes benchmarks/results/bench_<name>.json;
 a table of all of them goes to benchmarks/results/bench_scenarios.md.
 
 Run: python benchmarks/pipeline_scenarios.py [--only lite-live ...] [--device cuda] [--backend ...]
@@ -15,23 +16,34 @@ import os
 from pathlib import Path
 from typing import Any
 
+from streamer.backends.calibrate import calibrate_model
+from streamer.backends.factory import ModelSource
 from streamer.bench.report import format_report
 from streamer.bench.run_bench import run_bench
 from streamer.config import available_profiles, load_profile, with_overrides
 from streamer.paths import DEMO_CLIP
+from streamer.pipeline.models import profile_model_paths
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCENARIOS: dict[str, dict[str, Any]] = {
     "lite-live": {"profile": "lite", "mode": "live", "frames": 225, "warmup": 25},
     "lite-file": {"profile": "lite", "mode": "file", "frames": 225, "warmup": 25},
     "r50-live": {"profile": "r50", "mode": "live", "frames": 60, "warmup": 5},
+    "r50-int8-live": {"profile": "r50", "precision": "int8", "mode": "live", "frames": 100, "warmup": 5},
     "ensemble-live": {"profile": "ensemble", "mode": "live", "frames": 225, "warmup": 25},
 }
 
 
 def run_scenario(name: str, device: str | None, backend: str | None) -> dict[str, Any]:
     scenario = SCENARIOS[name]
-    config = with_overrides(load_profile(scenario["profile"]), device=device, backend=backend)
+    precision = scenario.get("precision")
+    config = with_overrides(
+        load_profile(scenario["profile"]), device=device, backend=backend, precision=precision
+    )
+    if precision == "int8":
+        for model in profile_model_paths(config):
+            if not ModelSource.open(model, max_batch=1).int8_path.is_file():
+                print(calibrate_model(model).reason, flush=True)
     report = run_bench(
         str(DEMO_CLIP),
         config,

@@ -13,12 +13,30 @@ from streamer.backends.int8_guard import GuardBounds
 from streamer.errors import ConfigError, ModelError
 
 ModelsArgument = Annotated[
-    list[Path], typer.Argument(help="Model folders (or manifest.json / .pt / .onnx files).")
+    list[str] | None,
+    typer.Argument(
+        help="Shipped model names (engines/), untrained:NAME, or model folders (or manifest.json / .pt / .onnx)."
+    ),
 ]
+ProfileOption = Annotated[str | None, typer.Option(help="Every model of this profile (name or TOML).")]
+
+
+def model_targets(models: list[str] | None, profile: str | None) -> list[Path]:
+    """The model folders or files named by `models` and by the profile's quality and detector tables."""
+    from streamer.config import load_profile
+    from streamer.pipeline.models import profile_model_paths, resolve_model_path
+
+    targets = [resolve_model_path(model) for model in models or []]
+    if profile is not None:
+        targets += profile_model_paths(load_profile(profile))
+    if not targets:
+        raise ConfigError("name the models, or a --profile")
+    return targets
 
 
 def calibrate_command(
-    models: ModelsArgument,
+    models: ModelsArgument = None,
+    profile: ProfileOption = None,
     frames: Annotated[Path, typer.Option(help="Calibration images.")] = DEFAULT_CALIBRATION_FRAMES,
     holdout: Annotated[
         Path, typer.Option(help="Held-out images for the accuracy guard.")
@@ -37,19 +55,20 @@ def calibrate_command(
     ] = None,
 ) -> None:
     """Quantise models to INT8 (QDQ ONNX) and install them only if they stay close to FP32."""
+    targets = model_targets(models, profile)
     bounds = GuardBounds(
         max_score_loss_points=max_score_loss,
         max_label_disagreement=max_label_disagreement,
         score_threshold=score_threshold,
     )
     refused = []
-    for model in models:
+    for model in targets:
         result = calibrate_model(
             model,
             frames_dir=frames,
             holdout_dir=holdout,
             bounds=bounds,
-            report_path=report if len(models) == 1 else None,
+            report_path=report if len(targets) == 1 else None,
         )
         metrics = ", ".join(f"{name} {value:.4g}" for name, value in result.metrics.items())
         typer.echo(f"{result.model}: {result.reason} with recipe {result.recipe} [{metrics}]")
@@ -62,27 +81,15 @@ def calibrate_command(
 
 
 def build_command(
-    models: Annotated[
-        list[Path] | None, typer.Argument(help="Model folders (or manifest.json / .pt / .onnx files).")
-    ] = None,
-    profile: Annotated[
-        str | None, typer.Option(help="Build every model of this profile (name or TOML).")
-    ] = None,
+    models: ModelsArgument = None,
+    profile: ProfileOption = None,
     backend: Annotated[str, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = "auto",
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     precision: Annotated[list[str], typer.Option(help="Precisions to build (repeat the option).")] = ["fp32"],  # noqa: B006
     max_batch: Annotated[int, typer.Option(help="Largest batch the engines accept.")] = 8,
 ) -> None:
     """Build engines ahead of time into engines/cache/, so a live session starts without a build."""
-    from streamer.config import load_profile
-    from streamer.pipeline.models import profile_model_paths
-
-    targets = list(models or [])
-    if profile is not None:
-        targets += profile_model_paths(load_profile(profile))
-    if not targets:
-        raise ConfigError("name the models to build, or a --profile")
-    for model in targets:
+    for model in model_targets(models, profile):
         for value in precision:
             with load_engine(
                 model, backend=backend, device=device, precision=value, max_batch=max_batch

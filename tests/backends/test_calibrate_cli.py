@@ -72,6 +72,24 @@ def test_refused_int8_model_is_not_installed(detector_copy: Path) -> None:
         load_engine(detector_copy, precision="int8")
 
 
+def test_untrained_model_gets_int8_for_timing_without_the_guard(detector_copy: Path) -> None:
+    update_manifest(detector_copy, metrics={"untrained": True})
+    report = calibrate_model(detector_copy, bounds=GuardBounds(score_threshold=0.01))
+    assert report.passed and report.reason.startswith("installed without the guard: untrained weights")
+    assert report.recipe == next(iter(RECIPES)) and len(report.attempts) == 1
+    with load_engine(detector_copy, precision="int8", max_batch=1) as engine:
+        assert engine.spec.precision == "int8"
+
+
+def test_calibrate_takes_the_models_of_a_profile(classifier_copy: Path, tmp_path: Path) -> None:
+    profile = tmp_path / "mine.toml"
+    profile.write_text(f'[quality]\nmodel = "{classifier_copy}"\n\n[detector]\nmodels = ["classical"]\n')
+    result = CliRunner().invoke(app, ["calibrate", "--profile", str(profile)])
+    assert result.exit_code == 0, result.output
+    assert "quality-test: accepted" in result.output
+    assert (classifier_copy / INT8_ONNX_NAME).is_file()
+
+
 def test_calibrate_command_fails_when_refused(detector_copy: Path) -> None:
     result = CliRunner().invoke(app, ["calibrate", str(detector_copy), "--score-threshold", "0.01"])
     assert isinstance(result.exception, ModelError)
