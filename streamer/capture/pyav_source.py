@@ -72,11 +72,13 @@ class PyAVSource:
             self._container.close()
             raise SourceError(f"no video stream in {spec}")
         self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
         rate = self._stream.average_rate or self._stream.guessed_rate
         fps = float(rate) if rate else None
         frames = self._stream.frames or None
         live = is_v4l2_device(spec) or (is_network_url(spec) and not self._has_duration())
+        # Frame threading holds one frame back per decoder thread (40 ms each at 25 fps): live streams
+        # decode with slice threads only, files with both.
+        self._stream.thread_type = "SLICE" if live else "AUTO"
         if frames is None and fps and self._stream.duration and self._stream.time_base:
             frames = round(float(self._stream.duration * self._stream.time_base) * fps)
         self.info = SourceInfo(

@@ -11,6 +11,8 @@ from pathlib import Path
 import av
 import pytest
 
+from streamer.capture.pyav_source import PyAVSource
+from streamer.errors import SourceError
 from tests.support import read_jsonl, run_streamer
 
 SECONDS = 2.0
@@ -88,3 +90,27 @@ def test_live_stream_reconnects_and_keeps_one_continuous_video(
     assert len(seconds) == frames["processed"]
     assert all(later > earlier for earlier, later in itertools.pairwise(seconds))
     assert seconds[-1] > SECONDS, "the second connection continues the video after the first"
+
+
+def test_stalled_live_stream_has_delivered_every_decodable_frame(stream_bytes: tuple[bytes, int]) -> None:
+    # The server sends the stream and then keeps the connection open: nothing else arrives. Each frame
+    # sent must already be out of the decoder then (but the last two, which B-frame reordering holds),
+    # rather than waiting in frame-threaded decoders for frames that come 40 ms apart.
+    payload, frames_sent = stream_bytes
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        url = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        accepted: list[socket.socket] = []
+
+        def send_and_stay_open() -> None:
+            accepted.append(listener.accept()[0])
+            accepted[0].sendall(payload)
+
+        threading.Thread(target=send_and_stay_open, daemon=True).start()
+        source = PyAVSource(url, open_timeout_s=5, read_timeout_s=1)
+        received = 0
+        with pytest.raises(SourceError, match="no data within the read timeout"), source:
+            for _ in source.read():
+                received += 1
+        accepted[0].close()
+    assert source.info.is_live
+    assert received >= frames_sent - 2
