@@ -5,6 +5,9 @@ detections are taken as ground truth and scored against the INT8 detections with
 (0.6 mAP + 0.4 IoU, in points: FP32 against itself scores 100). Box agreement is the share of FP32 boxes
 that an INT8 box of the same class overlaps with IoU >= 0.5.
 Classifier: the share of frames whose good/bad label (p_bad >= 0.5) is the same.
+For scale, a detector's report also gives `fp32_noise_loss_points`: the score FP32 itself loses when
+seeded Gaussian noise of one grey level (sigma 1/255 before normalisation) is added to the frames. A
+detector whose boxes sit near the score threshold loses points to any small change of its input.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from streamer.fusion.decode import DecodeConfig, decode_detections
 from streamer.types import Detections
 
 MATCH_IOU = 0.5
+NOISE_GREY_LEVELS = 1.0
+NOISE_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,14 @@ def _run(engine: Engine, frames: torch.Tensor) -> dict[str, torch.Tensor]:
     return {name: torch.cat([chunk[name].cpu() for chunk in chunks]) for name in chunks[0]}
 
 
+def _with_grey_noise(frames: torch.Tensor, std: tuple[float, float, float]) -> torch.Tensor:
+    """`frames` (N, 3, H, W) normalised, plus seeded Gaussian noise of NOISE_GREY_LEVELS grey levels."""
+    generator = torch.Generator().manual_seed(NOISE_SEED)
+    sigma = torch.tensor(std, dtype=frames.dtype).reciprocal().mul(NOISE_GREY_LEVELS / 255.0)  # (3,)
+    noise = torch.randn(frames.shape, generator=generator, dtype=frames.dtype)
+    return frames + noise * sigma[None, :, None, None]
+
+
 def check_int8(
     fp32_engine: Engine, int8_engine: Engine, frames: np.ndarray, bounds: GuardBounds | None = None
 ) -> GuardReport:
@@ -154,6 +167,10 @@ def check_int8(
         metrics = detection_agreement(truth, predicted, spec.classes)
         loss = 100.0 - metrics["score_points"]
         metrics["score_loss_points"] = loss
+        noisy = _decode_all(_run(fp32_engine, _with_grey_noise(batch, spec.std)), bounds)
+        metrics["fp32_noise_loss_points"] = (
+            100.0 - detection_agreement(truth, noisy, spec.classes)["score_points"]
+        )
         passed = loss <= bounds.max_score_loss_points
         reason = f"EAD2019-style score loss {loss:.2f} points (bound {bounds.max_score_loss_points:.2f})"
     return GuardReport(

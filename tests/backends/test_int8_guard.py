@@ -56,6 +56,7 @@ def test_detector_with_good_calibration_is_accepted(tmp_path: Path) -> None:
     assert report.metrics["truth_boxes"] > 50
     assert report.metrics["score_loss_points"] <= 1.0
     assert report.metrics["box_agreement"] >= 0.99
+    assert 0.0 <= report.metrics["fp32_noise_loss_points"] <= 1.0, "cells far from the threshold are stable"
 
 
 def test_detector_calibrated_on_black_frames_is_refused(tmp_path: Path) -> None:
