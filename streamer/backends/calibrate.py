@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streamer.backends.cache import EngineCache
 from streamer.backends.factory import ModelSource, fp32_onnx
-from streamer.backends.int8_guard import GuardBounds, GuardReport, check_int8
+from streamer.backends.int8_guard import GuardBounds, GuardReport, check_int8, fp32_reference
 from streamer.backends.onnxruntime_engine import OnnxRuntimeEngine
 from streamer.backends.quantize import RECIPES, load_frames, quantize_int8
 from streamer.backends.spec import with_precision
@@ -44,11 +44,13 @@ def calibrate_model(
     reference_onnx = fp32_onnx(source, cache)
     calibration = load_frames(frames_dir, source.spec)
     holdout = load_frames(holdout_dir, source.spec)
+    bounds = bounds or GuardBounds()
     staging = cache.staging_folder()
     try:
         int8_spec = with_precision(source.spec, "int8", source.spec.max_batch)
         attempts: list[dict[str, object]] = []
-        with OnnxRuntimeEngine(reference_onnx, source.spec) as reference:
+        with OnnxRuntimeEngine(reference_onnx, source.spec) as fp32_engine:
+            reference = fp32_reference(fp32_engine, holdout, bounds)
             for recipe, float_outputs in RECIPES.items():
                 candidate = quantize_int8(
                     reference_onnx,
@@ -58,7 +60,7 @@ def calibrate_model(
                     float_outputs=float_outputs,
                 )
                 with OnnxRuntimeEngine(candidate, int8_spec) as quantised:
-                    report = check_int8(reference, quantised, holdout, bounds)
+                    report = check_int8(fp32_engine, quantised, holdout, bounds, reference=reference)
                 if source.manifest.metrics.get("untrained"):
                     measured = report.reason.split(": ", 1)[-1]
                     reason = f"installed without the guard: untrained weights, for timing only ({measured})"

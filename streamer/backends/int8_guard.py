@@ -144,33 +144,62 @@ def _with_grey_noise(frames: torch.Tensor, std: tuple[float, float, float]) -> t
     return frames + noise * sigma[None, :, None, None]
 
 
-def check_int8(
-    fp32_engine: Engine, int8_engine: Engine, frames: np.ndarray, bounds: GuardBounds | None = None
-) -> GuardReport:
-    """Compare `int8_engine` with `fp32_engine` on held-out `frames` (N, 3, H, W) float32 normalised."""
-    bounds = bounds or GuardBounds()
+@dataclass(frozen=True)
+class Fp32Reference:
+    """What the guard compares INT8 with: FP32 outputs over the held-out frames, and for a detector its
+    detections (decoded with the guard's bounds) and the score they lose to one grey level of noise."""
+
+    outputs: dict[str, torch.Tensor]
+    detections: list[Detections] | None = None
+    noise_loss_points: float | None = None
+
+
+def fp32_reference(fp32_engine: Engine, frames: np.ndarray, bounds: GuardBounds) -> Fp32Reference:
+    """The FP32 side of the guard over held-out `frames` (N, 3, H, W) float32 normalised, made once for
+    any number of INT8 candidates."""
     spec = fp32_engine.spec
     batch = torch.from_numpy(frames)
-    reference, candidate = _run(fp32_engine, batch), _run(int8_engine, batch)
+    outputs = _run(fp32_engine, batch)
     if spec.task == "classifier":
-        labels_fp32, labels_int8 = reference["p_bad"] >= 0.5, candidate["p_bad"] >= 0.5
-        disagreement = float((labels_fp32 != labels_int8).float().mean())
+        return Fp32Reference(outputs)
+    truth = _decode_all(outputs, bounds)
+    noisy = _decode_all(_run(fp32_engine, _with_grey_noise(batch, spec.std)), bounds)
+    noise_loss = 100.0 - detection_agreement(truth, noisy, spec.classes)["score_points"]
+    return Fp32Reference(outputs, truth, noise_loss)
+
+
+def check_int8(
+    fp32_engine: Engine,
+    int8_engine: Engine,
+    frames: np.ndarray,
+    bounds: GuardBounds | None = None,
+    *,
+    reference: Fp32Reference | None = None,
+) -> GuardReport:
+    """Compare `int8_engine` with `fp32_engine` on held-out `frames` (N, 3, H, W) float32 normalised.
+
+    reference: `fp32_reference(fp32_engine, frames, bounds)` when already made (same frames and bounds).
+    """
+    bounds = bounds or GuardBounds()
+    spec = fp32_engine.spec
+    reference = reference or fp32_reference(fp32_engine, frames, bounds)
+    candidate = _run(int8_engine, torch.from_numpy(frames))
+    if spec.task == "classifier":
+        p_bad_fp32, p_bad_int8 = reference.outputs["p_bad"], candidate["p_bad"]
+        disagreement = float(((p_bad_fp32 >= 0.5) != (p_bad_int8 >= 0.5)).float().mean())
         metrics = {
             "label_agreement": 1.0 - disagreement,
-            "max_abs_p_bad_difference": float((reference["p_bad"] - candidate["p_bad"]).abs().max()),
+            "max_abs_p_bad_difference": float((p_bad_fp32 - p_bad_int8).abs().max()),
         }
         passed = disagreement <= bounds.max_label_disagreement
         reason = f"labels changed on {disagreement:.1%} of frames (bound {bounds.max_label_disagreement:.1%})"
     else:
-        truth = _decode_all(reference, bounds)
+        assert reference.detections is not None and reference.noise_loss_points is not None
         predicted = _decode_all(candidate, bounds)
-        metrics = detection_agreement(truth, predicted, spec.classes)
+        metrics = detection_agreement(reference.detections, predicted, spec.classes)
         loss = 100.0 - metrics["score_points"]
         metrics["score_loss_points"] = loss
-        noisy = _decode_all(_run(fp32_engine, _with_grey_noise(batch, spec.std)), bounds)
-        metrics["fp32_noise_loss_points"] = (
-            100.0 - detection_agreement(truth, noisy, spec.classes)["score_points"]
-        )
+        metrics["fp32_noise_loss_points"] = reference.noise_loss_points
         passed = loss <= bounds.max_score_loss_points
         reason = f"EAD2019-style score loss {loss:.2f} points (bound {bounds.max_score_loss_points:.2f})"
     return GuardReport(

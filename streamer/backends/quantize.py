@@ -135,6 +135,11 @@ def _consumers(model: onnx.ModelProto) -> dict[str, list[onnx.NodeProto]]:
     return consumers
 
 
+def _producers(model: onnx.ModelProto) -> dict[str, onnx.NodeProto]:
+    """Tensor name -> the node that writes it."""
+    return {output: node for node in model.graph.node for output in node.output}
+
+
 def output_convolutions(model: onnx.ModelProto) -> list[str]:
     """Names of the Conv nodes from which a graph output is reached without passing another Conv."""
     consumers = _consumers(model)
@@ -160,7 +165,8 @@ def output_convolutions(model: onnx.ModelProto) -> list[str]:
 def decoding_nodes(model: onnx.ModelProto, output_convs: list[str]) -> list[str]:
     """Names of the nodes downstream of the `output_convs` (reshapes, box decoding, sigmoid)."""
     consumers = _consumers(model)
-    pending = [o for node in model.graph.node if node.name in output_convs for o in node.output]
+    heads = set(output_convs)
+    pending = [o for node in model.graph.node if node.name in heads for o in node.output]
     found: dict[str, None] = {}
     while pending:
         for node in consumers.get(pending.pop(), []):
@@ -178,7 +184,7 @@ def fuse_relu_quantisation(model: onnx.ModelProto) -> onnx.ModelProto:
     and onnxruntime alike). Modifies and returns `model`.
     """
     consumers = _consumers(model)
-    producers = {output: node for node in model.graph.node for output in node.output}
+    producers = _producers(model)
     graph_outputs = {output.name for output in model.graph.output}
     dropped: list[onnx.NodeProto] = []
     for relu in (node for node in model.graph.node if node.op_type == "Relu"):
@@ -220,7 +226,7 @@ def unsigned_activations(model: onnx.ModelProto) -> onnx.ModelProto:
     """
     initializers = {initializer.name: initializer for initializer in model.graph.initializer}
     consumers = _consumers(model)
-    producers = {output: node for node in model.graph.node for output in node.output}
+    producers = _producers(model)
     relu_zero_point = "relu_output_zero_point_u8"
     converted: dict[str, str] = {}
     for quantize in (node for node in model.graph.node if node.op_type == "QuantizeLinear"):

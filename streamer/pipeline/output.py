@@ -159,9 +159,7 @@ class OutputWorker(threading.Thread):
         finally:
             try:
                 self._sinks.close()
-            except (
-                BaseException
-            ) as error:  # a file that cannot be finalized: also the main thread's to report
+            except BaseException as error:  # a file that cannot be finalized: the main thread reports it
                 self.error = self.error or error
 
     def _write_ledger(self, before_index: int | None) -> None:

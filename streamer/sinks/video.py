@@ -38,6 +38,7 @@ class H264Encoder:
         self._size: tuple[int, int] | None = None  # (W, H)
         self._last_pts: int | None = None
         self._pts_offset = 0  # added to source pts after a timestamp discontinuity
+        self._frame_step = 1  # one frame interval in time-base units, set when the file opens
         self.frames_written = 0
 
     def _open(self, width: int, height: int) -> None:
@@ -49,6 +50,7 @@ class H264Encoder:
         stream.width, stream.height = width - width % 2, height - height % 2
         stream.pix_fmt = "yuv420p"
         stream.time_base = self._time_base
+        self._frame_step = max(1, round(1 / (self._fps * self._time_base)))
         self._stream = stream
         self._size = (stream.width, stream.height)
 
@@ -63,13 +65,12 @@ class H264Encoder:
             image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
         yuv = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)  # (H, W, 3) -> (H*3/2, W), faster than swscale
         frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-        frame_step = max(1, round(1 / (self._fps * self._time_base)))  # one frame interval, time-base units
         if pts is None:
-            pts = self.frames_written * frame_step
+            pts = self.frames_written * self._frame_step
         pts = int(pts) + self._pts_offset
         if self._last_pts is not None and pts <= self._last_pts:  # strictly increasing, as the muxer requires
-            self._pts_offset += self._last_pts + frame_step - pts
-            pts = self._last_pts + frame_step
+            self._pts_offset += self._last_pts + self._frame_step - pts
+            pts = self._last_pts + self._frame_step
         frame.pts = pts
         frame.time_base = self._time_base
         self._last_pts = pts

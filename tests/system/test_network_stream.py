@@ -35,23 +35,35 @@ def transport_stream(clip: Path, target: Path, seconds: float) -> tuple[bytes, i
     return target.read_bytes(), frames
 
 
-class OneShotServer:
-    """Serves `payload` over TCP to `connections` clients in turn, then stops listening."""
+class StreamServer:
+    """Serves `payload` over TCP to `connections` clients in turn, then stops listening.
 
-    def __init__(self, payload: bytes, connections: int) -> None:
+    hang_up: close each connection once the payload is sent; False keeps them open, sending nothing more
+    (a stalled stream), until `close()`.
+    """
+
+    def __init__(self, payload: bytes, connections: int, *, hang_up: bool = True) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"tcp://127.0.0.1:{self._listener.getsockname()[1]}"
         self._payload = payload
         self._connections = connections
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self._hang_up = hang_up
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
         with self._listener:
             for _ in range(self._connections):
                 client, _ = self._listener.accept()
-                with client:
-                    client.sendall(self._payload)
+                client.sendall(self._payload)
+                if self._hang_up:
+                    client.close()
+                else:
+                    self._open.append(client)
+
+    def close(self) -> None:
+        for client in self._open:
+            client.close()
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +75,7 @@ def test_live_stream_reconnects_and_keeps_one_continuous_video(
     stream_bytes: tuple[bytes, int], tmp_path: Path
 ) -> None:
     payload, frames_per_connection = stream_bytes
-    server = OneShotServer(payload, connections=2)
+    server = StreamServer(payload, connections=2)
     out = tmp_path / "out"
     done = run_streamer(
         "run", server.url, "--profile", "noop", "--reconnect", "2", "--out", str(out), "--no-progress",
@@ -97,20 +109,12 @@ def test_stalled_live_stream_has_delivered_every_decodable_frame(stream_bytes: t
     # sent must already be out of the decoder then (but the last two, which B-frame reordering holds),
     # rather than waiting in frame-threaded decoders for frames that come 40 ms apart.
     payload, frames_sent = stream_bytes
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        url = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
-        accepted: list[socket.socket] = []
-
-        def send_and_stay_open() -> None:
-            accepted.append(listener.accept()[0])
-            accepted[0].sendall(payload)
-
-        threading.Thread(target=send_and_stay_open, daemon=True).start()
-        source = PyAVSource(url, open_timeout_s=5, read_timeout_s=1)
-        received = 0
-        with pytest.raises(SourceError, match="no data within the read timeout"), source:
-            for _ in source.read():
-                received += 1
-        accepted[0].close()
+    server = StreamServer(payload, connections=1, hang_up=False)
+    source = PyAVSource(server.url, open_timeout_s=5, read_timeout_s=1)
+    received = 0
+    with pytest.raises(SourceError, match="no data within the read timeout"), source:
+        for _ in source.read():
+            received += 1
+    server.close()
     assert source.info.is_live
     assert received >= frames_sent - 2
