@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from streamer.errors import ConfigError
 from streamer.fusion import FusionConfig
+from streamer.preprocessing import FOV_THRESHOLD
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -55,7 +56,7 @@ class PreprocessConfig:
     """Field-of-view crop and resize. `fov_threshold`: max RGB value (0–255) under which a pixel is border."""
 
     crop_fov: bool = True
-    fov_threshold: int = 20
+    fov_threshold: int = FOV_THRESHOLD
     fov_refresh_frames: int = 25
 
 
@@ -72,7 +73,7 @@ class DetectorConfig:
     """Artefact detector(s). `models`: one or several engine folders/files ("noop" for a do-nothing engine)."""
 
     models: tuple[str, ...] = ("detector-lite",)
-    score_threshold: float = 0.3
+    score_threshold: float | None = None  # None: each model's per-class thresholds from its manifest
     iou_threshold: float = 0.5
     max_detections: int = 100
     top_k_per_level: int = 1000

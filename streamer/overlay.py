@@ -9,16 +9,18 @@ import numpy as np
 
 from streamer.types import EAD2019_CLASSES, Detections, Verdict
 
-# RGB colour of each EAD2019 class, in class order.
-CLASS_COLOURS: tuple[tuple[int, int, int], ...] = (
-    (255, 255, 0),  # specularity
-    (255, 128, 0),  # saturation
-    (255, 0, 255),  # artifact
-    (0, 200, 255),  # blur
-    (128, 128, 255),  # contrast
-    (0, 255, 128),  # bubbles
-    (255, 255, 255),  # instrument
-)
+# RGB colour of each EAD2020 class; classes of other models take OTHER_COLOURS in class order.
+CLASS_COLOURS: dict[str, tuple[int, int, int]] = {
+    "specularity": (255, 255, 0),
+    "saturation": (255, 128, 0),
+    "artifact": (255, 0, 255),
+    "blur": (0, 200, 255),
+    "contrast": (128, 128, 255),
+    "bubbles": (0, 255, 128),
+    "instrument": (255, 255, 255),
+    "blood": (200, 0, 40),
+}
+OTHER_COLOURS: tuple[tuple[int, int, int], ...] = ((255, 200, 150), (150, 255, 255), (200, 150, 255))
 GOOD_COLOUR = (0, 190, 0)
 BAD_COLOUR = (220, 0, 0)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -42,6 +44,10 @@ class Overlay:
 
     def __init__(self, class_names: tuple[str, ...] = EAD2019_CLASSES) -> None:
         self._class_names = class_names
+        self._colours = [
+            CLASS_COLOURS.get(name, OTHER_COLOURS[index % len(OTHER_COLOURS)])
+            for index, name in enumerate(class_names)
+        ]
 
     def annotate(
         self,
@@ -66,7 +72,7 @@ class Overlay:
         scores = detections.scores.detach().cpu().numpy()
         labels = detections.labels.detach().cpu().numpy()
         for (x1, y1, x2, y2), score, label in zip(boxes, scores, labels, strict=True):
-            colour = CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]
+            colour = self._colours[int(label)]
             cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, unit)
             if min(x2 - x1, y2 - y1) < MIN_CAPTIONED_SIDE * unit:
                 continue  # small boxes keep their colour but no caption, so clusters stay readable

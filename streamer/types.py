@@ -21,6 +21,7 @@ EAD2019_CLASSES: tuple[str, ...] = (
     "bubbles",
     "instrument",
 )
+EAD2020_CLASSES: tuple[str, ...] = (*EAD2019_CLASSES, "blood")
 
 
 @dataclass(frozen=True, eq=False)

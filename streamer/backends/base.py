@@ -23,7 +23,9 @@ class EngineSpec:
 
     input_size: (H, W) in pixels of the network input; max_batch: largest batch the engine accepts;
     mean/std: per-channel normalisation applied to RGB values scaled to [0, 1];
-    source_sha256: hash of the model file the engine was built from.
+    source_sha256: hash of the model file the engine was built from; level_sizes: detectors' anchors per
+    FPN level in output order (empty: one level); score_thresholds: per-class score thresholds chosen for
+    the model (empty: the profile's single threshold).
     """
 
     name: str
@@ -35,6 +37,8 @@ class EngineSpec:
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     precision: Precision = "fp32"
     source_sha256: str = ""
+    level_sizes: tuple[int, ...] = ()
+    score_thresholds: tuple[float, ...] = ()
 
 
 class Engine(Protocol):

@@ -15,8 +15,8 @@ class NoopEngine:
 
     backend = "noop"
 
-    def __init__(self, task: Task, device: str = "cpu") -> None:
-        classes = ("good", "bad") if task == "classifier" else EAD2019_CLASSES
+    def __init__(self, task: Task, device: str = "cpu", classes: tuple[str, ...] = EAD2019_CLASSES) -> None:
+        classes = ("good", "bad") if task == "classifier" else classes
         self.spec = EngineSpec(name=f"noop-{task}", task=task, classes=classes, input_size=NOOP_INPUT_SIZE)
         self.device = torch.device(device)
 

@@ -43,6 +43,8 @@ def spec_from_json(text: str) -> EngineSpec:
             std=tuple(float(v) for v in fields["std"]),  # type: ignore[arg-type]
             precision=fields["precision"],
             source_sha256=str(fields["source_sha256"]),
+            level_sizes=tuple(int(v) for v in fields.get("level_sizes", ())),
+            score_thresholds=tuple(float(v) for v in fields.get("score_thresholds", ())),
         )
     except (ValueError, KeyError, TypeError, IndexError) as error:
         raise ModelError(f"malformed engine spec {text[:80]!r}: {error}") from error

@@ -20,17 +20,21 @@ from streamer.types import Detections
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    """score_threshold: minimum class probability; top_k: candidates kept per FPN level before NMS;
-    iou_threshold: NMS IoU; max_detections: per image after NMS."""
+    """score_threshold: minimum class probability; class_thresholds: one minimum per class instead (empty:
+    score_threshold for all); top_k: candidates kept per FPN level before NMS; iou_threshold: NMS IoU;
+    max_detections: per image after NMS."""
 
     score_threshold: float = 0.05
+    class_thresholds: tuple[float, ...] = ()
     top_k: int = 1000
     iou_threshold: float = 0.5
     max_detections: int = 100
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.score_threshold <= 1.0:
-            raise ConfigError(f"decode score_threshold must be in [0, 1], got {self.score_threshold}")
+        if not all(0.0 <= t <= 1.0 for t in (self.score_threshold, *self.class_thresholds)):
+            raise ConfigError(
+                f"decode score_threshold and class_thresholds must be in [0, 1], got {self.score_threshold}, {self.class_thresholds}"
+            )
         if not 0.0 <= self.iou_threshold <= 1.0:
             raise ConfigError(f"decode iou_threshold must be in [0, 1], got {self.iou_threshold}")
         if self.top_k < 1 or self.max_detections < 1:
@@ -65,6 +69,18 @@ def _transform_tensor(
     if bool((table[:, :2] <= 0).any()):
         raise ConfigError("transform scales must be > 0")
     return table
+
+
+def _thresholds(config: DecodeConfig, flat: torch.Tensor, classes: int) -> torch.Tensor | float:
+    """The score each candidate must reach: (B, T) per its class, or one float."""
+    if not config.class_thresholds:
+        return config.score_threshold
+    if len(config.class_thresholds) != classes:
+        raise ModelError(
+            f"{len(config.class_thresholds)} class thresholds for a detector with {classes} classes"
+        )
+    table = torch.tensor(config.class_thresholds, dtype=torch.float32, device=flat.device)
+    return table[flat % classes]
 
 
 @torch.inference_mode()
@@ -103,7 +119,7 @@ def decode_detections(
         start += size
     values = torch.cat(candidate_scores, dim=1)  # (B, T)
     flat = torch.cat(candidate_flat, dim=1)  # (B, T) indices into A*K
-    image, column = torch.nonzero(values >= config.score_threshold, as_tuple=True)
+    image, column = torch.nonzero(values >= _thresholds(config, flat, classes), as_tuple=True)
     kept_scores = values[image, column]
     anchor = flat[image, column] // classes
     label = flat[image, column] % classes

@@ -1,4 +1,4 @@
-"""RetinaNet anchors: one size per FPN level (32–512 px on strides 8–128), 3 ratios x 3 scales per cell.
+"""RetinaNet anchors: one size per FPN level (default 32–512 px on strides 8–128), 3 ratios x 3 scales per cell.
 
 Anchor order (shared with the heads): level P3..P7, then row y, column x, then the A = 9 shapes
 (ratio-major: ratio 0.5 with scales 2^0, 2^(1/3), 2^(2/3), then ratio 1, then ratio 2).
@@ -41,6 +41,10 @@ class AnchorGenerator:
     sizes: tuple[int, ...] = SIZES
     ratios: tuple[float, ...] = RATIOS
     scales: tuple[float, ...] = SCALES
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) != len(self.strides) or min(self.sizes) <= 0:
+            raise ConfigError(f"anchor sizes must be {len(self.strides)} positive sides, got {self.sizes}")
 
     @property
     def per_cell(self) -> int:

@@ -1,7 +1,7 @@
 """Single-image prediction with a stored model (torch, CPU): the reference used by `streamer classify`,
 model cards and training checks. The streaming pipeline runs engines instead.
 
-Images are H×W×3 uint8 RGB; the whole image is stretched to the model's input size.
+Images are H×W×3 uint8 RGB, cropped to the field of view and resized as `streamer run` does.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import torch
 from torch import nn
 
 from streamer.fusion.decode import DecodeConfig, decode_detections
-from streamer.models.preprocess import to_network_input
 from streamer.models.store import ModelManifest
+from streamer.preprocessing import to_network_input
 
 
 def quality_p_bad(model: nn.Module, manifest: ModelManifest, images: list[np.ndarray]) -> np.ndarray:
     """(N,) float probability that each image is bad."""
     batch = torch.stack(
-        [to_network_input(i, manifest.input_size, manifest.mean, manifest.std) for i in images]
+        [to_network_input(i, manifest.input_size, manifest.mean, manifest.std)[0] for i in images]
     )
     with torch.no_grad():
         return model(batch)["p_bad"].numpy()
@@ -28,15 +28,14 @@ def detect(
     model: nn.Module, manifest: ModelManifest, image: np.ndarray, *, score_threshold: float = 0.05
 ) -> list[dict[str, object]]:
     """Records {box: [x1, y1, x2, y2] image pixels, score, label: class name} after class-wise NMS."""
-    height, width = image.shape[:2]
-    batch = to_network_input(image, manifest.input_size, manifest.mean, manifest.std).unsqueeze(0)
+    tensor, transform = to_network_input(image, manifest.input_size, manifest.mean, manifest.std)
     with torch.no_grad():
-        outputs = model(batch)
-    input_h, input_w = manifest.input_size
+        outputs = model(tensor.unsqueeze(0))
     detections = decode_detections(
         outputs,
-        [[input_w / width, input_h / height, 0.0, 0.0]],  # the whole image was stretched to the input
+        [[transform.scale_x, transform.scale_y, transform.offset_x, transform.offset_y]],
         config=DecodeConfig(score_threshold=score_threshold),
-        input_size=(input_h, input_w),
+        level_sizes=manifest.level_sizes,
+        input_size=manifest.input_size,
     )[0]
     return detections.to_records(manifest.classes)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from streamer.errors import ConfigError
-from streamer.models.anchors import AnchorGenerator
+from streamer.models.anchors import SIZES, AnchorGenerator
 from streamer.models.backbones import build_backbone
 from streamer.models.box_coder import BoxCoder
 from streamer.models.fpn import FeaturePyramid
@@ -74,19 +74,21 @@ def retinanet(
     separable_heads: bool = False,
     backbone_width: float = 0.5,
     prior: float = 0.01,
+    anchor_sizes: Sequence[int] = SIZES,
     backbone_module: nn.Module | None = None,
     fpn_module: nn.Module | None = None,
 ) -> RetinaNet:
     """Build an untrained RetinaNet.
 
     backbone: a name from streamer.models.backbones.BACKBONES ("lite" uses `backbone_width`);
+    anchor_sizes: base anchor side of P3..P7 in input pixels (default 32..512; smaller for small objects);
     backbone_module / fpn_module: ready modules to use instead (None means built from the names above).
     The lite profile uses backbone="lite", fpn_channels=64, head_width=64, head_depth=2, separable_heads=True.
     """
     if num_classes < 1:
         raise ConfigError(f"num_classes must be >= 1, got {num_classes}")
     size = (int(input_size[0]), int(input_size[1]))
-    anchor_generator = AnchorGenerator()
+    anchor_generator = AnchorGenerator(sizes=tuple(int(s) for s in anchor_sizes))
     anchor_generator.level_sizes(size)  # validates the size
     backbone_module = backbone_module or build_backbone(backbone, width=backbone_width)
     fpn_module = fpn_module or FeaturePyramid(in_channels=backbone_module.out_channels, channels=fpn_channels)

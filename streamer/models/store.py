@@ -24,6 +24,7 @@ from torch import nn
 
 from streamer.backends.base import EngineSpec
 from streamer.errors import ModelError
+from streamer.models.anchors import AnchorGenerator
 from streamer.models.classifier import classifier
 from streamer.models.retinanet import retinanet
 
@@ -51,6 +52,25 @@ class ModelManifest:
     onnx_sha256: str | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
     manifest_path: Path | None = None
+    score_thresholds: tuple[float, ...] = ()
+
+    @property
+    def level_sizes(self) -> tuple[int, ...] | None:
+        """A detector's anchors per FPN level P3..P7 in output order; None for other models."""
+        if self.architecture.get("builder") != "retinanet":
+            return None
+        return tuple(AnchorGenerator().level_sizes(self.input_size))
+
+
+def _score_thresholds(raw: Mapping[str, Any], manifest_path: Path) -> tuple[float, ...]:
+    """The manifest's per-class `score_thresholds` {class: threshold} in class order; () when absent."""
+    table = raw.get("score_thresholds")
+    if not table:
+        return ()
+    classes = [str(c) for c in raw["classes"]]
+    if not isinstance(table, dict) or set(table) != set(classes):
+        raise ModelError(f"{manifest_path}: score_thresholds must give one threshold for each class")
+    return tuple(float(table[name]) for name in classes)
 
 
 def sha256_of(path: Path) -> str:
@@ -118,6 +138,7 @@ def load_manifest(path_or_dir: str | Path) -> ModelManifest:
             onnx_sha256=raw.get("onnx_sha256"),
             metrics=dict(raw.get("metrics", {})),
             manifest_path=manifest_path.resolve(),
+            score_thresholds=_score_thresholds(raw, manifest_path),
         )
     except (TypeError, ValueError, IndexError) as error:
         raise ModelError(f"{manifest_path}: malformed manifest field ({error})") from error
@@ -215,4 +236,6 @@ def engine_spec(manifest: ModelManifest, *, max_batch: int = 8) -> EngineSpec:
         mean=manifest.mean,  # type: ignore[arg-type]
         std=manifest.std,  # type: ignore[arg-type]
         source_sha256=manifest.sha256,
+        level_sizes=manifest.level_sizes or (),
+        score_thresholds=manifest.score_thresholds,
     )

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import torch
 
 from streamer.backends.base import Engine
-from streamer.pipeline.preprocess import InputTransform, PreparedBatch
+from streamer.pipeline.preprocess import PreparedBatch
+from streamer.preprocessing import InputTransform
 from streamer.types import Detections
 
 Decoder = Callable[[dict[str, torch.Tensor], list[InputTransform]], list[Detections]]
@@ -26,6 +27,7 @@ class DetectorStage:
         if len(engines) > 1 and fuse is None:
             raise ValueError("several detectors need a fusion function")
         self.engines = engines
+        self.classes: tuple[str, ...] = engines[0].spec.classes if engines else ()
         self._decoders = decoders
         self._fuse = fuse
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from streamer.backends.base import Engine
@@ -9,19 +11,26 @@ from streamer.config import DetectorConfig, RunConfig
 from streamer.fusion import Fuser
 from streamer.fusion.decode import DecodeConfig, decode_detections
 from streamer.pipeline.detector_stage import Decoder, DetectorStage, Fuse
-from streamer.pipeline.preprocess import InputTransform, Preprocessor
+from streamer.pipeline.preprocess import Preprocessor
+from streamer.preprocessing import InputTransform
 from streamer.types import Detections
+
+DEFAULT_SCORE_THRESHOLD = 0.3  # for a model whose manifest has no per-class thresholds
 
 
 def make_decoder(engine: Engine, config: DetectorConfig) -> Decoder:
-    """Decode an engine's {"boxes": (B, A, 4), "scores": (B, A, K)} into Detections in source pixels."""
+    """Decode an engine's {"boxes": (B, A, 4), "scores": (B, A, K)} into Detections in source pixels.
+
+    Score thresholds: the profile's or the command line's single `score_threshold` when set; otherwise the
+    model's own per-class thresholds (its manifest), or DEFAULT_SCORE_THRESHOLD for a model without any."""
     decode_config = DecodeConfig(
-        score_threshold=config.score_threshold,
+        score_threshold=DEFAULT_SCORE_THRESHOLD if config.score_threshold is None else config.score_threshold,
+        class_thresholds=engine.spec.score_thresholds if config.score_threshold is None else (),
         top_k=config.top_k_per_level,
         iou_threshold=config.iou_threshold,
         max_detections=config.max_detections,
     )
-    level_sizes = getattr(engine.spec, "level_sizes", None) or None
+    level_sizes = engine.spec.level_sizes or None
 
     def decode(outputs: dict[str, torch.Tensor], transforms: list[InputTransform]) -> list[Detections]:
         table = [[t.scale_x, t.scale_y, t.offset_x, t.offset_y] for t in transforms]
@@ -34,7 +43,10 @@ def make_decoder(engine: Engine, config: DetectorConfig) -> Decoder:
 
 def make_detector_stage(detectors: list[Engine], config: RunConfig) -> DetectorStage:
     """The detector stage of a profile: one decoder per engine, and the profile's fusion for several."""
-    return DetectorStage(detectors, [make_decoder(e, config.detector) for e in detectors], make_fuse(config))
+    classes = detectors[0].spec.classes if detectors else ()
+    return DetectorStage(
+        detectors, [make_decoder(e, config.detector) for e in detectors], make_fuse(config, classes)
+    )
 
 
 def make_preprocessor(config: RunConfig, *, fov_refresh_frames: int | None = None) -> Preprocessor:
@@ -48,8 +60,8 @@ def make_preprocessor(config: RunConfig, *, fov_refresh_frames: int | None = Non
     )
 
 
-def make_fuse(config: RunConfig) -> Fuse | None:
-    """The ensemble fusion of the profile, or None for a single detector."""
+def make_fuse(config: RunConfig, classes: tuple[str, ...]) -> Fuse | None:
+    """The ensemble fusion of the profile over the detectors' `classes`, or None for a single detector."""
     if len(config.detector.models) < 2:
         return None
-    return Fuser(config.fusion).fuse
+    return Fuser(replace(config.fusion, classes=classes)).fuse

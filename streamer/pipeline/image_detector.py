@@ -8,7 +8,6 @@ from streamer.backends.base import Engine
 from streamer.config import RunConfig
 from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocessor
 from streamer.pipeline.models import load_detectors
-from streamer.types import EAD2019_CLASSES
 
 
 class ImageDetector:
@@ -25,7 +24,7 @@ class ImageDetector:
     def __call__(self, image: np.ndarray) -> list[dict[str, object]]:
         prepared = self._preprocessor.prepare([image])
         detections = self._stage.fuse(self._stage.detect(prepared, [0]))[0]
-        return detections.to_records(EAD2019_CLASSES)
+        return detections.to_records(self._stage.classes)
 
     def close(self) -> None:
         for engine in self._engines:

@@ -12,10 +12,12 @@ from streamer.errors import ModelError
 from streamer.models.untrained import is_untrained, materialize_untrained
 from streamer.paths import ENGINES_DIR
 from streamer.quality.classical_engine import ClassicalQualityEngine
+from streamer.types import EAD2019_CLASSES
 
 NO_MODEL = "none"
 NOOP_MODEL = "noop"
 CLASSICAL_MODEL = "classical"
+BUILT_IN_MODELS = (NOOP_MODEL, CLASSICAL_MODEL)
 DEFAULT_MAX_BATCH = 8
 
 
@@ -40,14 +42,15 @@ def resolve_model_path(name: str) -> Path:
     raise ModelError(f"model not found: {name}")
 
 
-def load_one(name: str, task: Task, config: RunConfig) -> Engine:
-    """Load one engine for `task` on the configured backend and device."""
+def load_one(name: str, task: Task, config: RunConfig, classes: tuple[str, ...] = EAD2019_CLASSES) -> Engine:
+    """Load one engine for `task` on the configured backend and device; `classes`: the class list that
+    the classical and noop detectors take (learned models bring their own)."""
     if name == NOOP_MODEL:
-        return NoopEngine(task, config.device)
+        return NoopEngine(task, config.device, classes)
     if name == CLASSICAL_MODEL:
         if task == "classifier":
             return ClassicalQualityEngine(config.device)
-        return ClassicalDetectorEngine(config.device)
+        return ClassicalDetectorEngine(config.device, classes)
     path = resolve_model_path(name)
     from streamer.backends.factory import load_engine
 
@@ -72,10 +75,22 @@ def load_classifier(config: RunConfig) -> Engine | None:
 
 
 def load_detectors(config: RunConfig) -> list[Engine]:
-    """The detector engines of the profile, in ensemble order (best first)."""
-    if not config.detector.models:
+    """The detector engines of the profile, in ensemble order (best first). The learned models' class list
+    (they must agree) is the run's; the classical and noop detectors follow it."""
+    names = config.detector.models
+    if not names:
         raise ModelError("the profile names no detector")
-    return [load_one(name, "detector", config) for name in config.detector.models]
+    learned = {name: load_one(name, "detector", config) for name in names if name not in BUILT_IN_MODELS}
+    class_lists = {engine.spec.classes for engine in learned.values()}
+    if len(class_lists) > 1:
+        for engine in learned.values():
+            engine.close()
+        described = "; ".join(f"{name}: {', '.join(e.spec.classes)}" for name, e in learned.items())
+        raise ModelError(f"the detectors of one run must share their classes ({described})")
+    classes = class_lists.pop() if class_lists else EAD2019_CLASSES
+    return [
+        learned[name] if name in learned else load_one(name, "detector", config, classes) for name in names
+    ]
 
 
 def profile_model_paths(config: RunConfig) -> list[Path]:

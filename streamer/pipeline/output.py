@@ -49,7 +49,7 @@ def frame_record(
 class OutputSinks:
     """The sinks of one run, opened lazily in `out_dir` and closed together."""
 
-    def __init__(self, config: OutputConfig, *, fps: float) -> None:
+    def __init__(self, config: OutputConfig, *, fps: float, class_names: tuple[str, ...]) -> None:
         self._stack = ExitStack()
         out = config.out_dir
         self.annotated = (
@@ -75,7 +75,7 @@ class OutputSinks:
             self._stack.enter_context(JsonlSink(out / "frames.jsonl")) if "jsonl" in config.outputs else None
         )
         self.coco = (
-            self._stack.enter_context(CocoWriter(out / "detections.coco.json"))
+            self._stack.enter_context(CocoWriter(out / "detections.coco.json", class_names))
             if "coco" in config.outputs
             else None
         )
@@ -118,6 +118,7 @@ class OutputWorker(threading.Thread):
         ledger: Ledger,
         config: OutputConfig,
         *,
+        class_names: tuple[str, ...],
         header: dict[str, Any] | None = None,
         on_result: Callable[[FrameResult], None] | None = None,
     ) -> None:
@@ -127,7 +128,8 @@ class OutputWorker(threading.Thread):
         self._sinks = sinks
         self._ledger = ledger
         self._config = config
-        self._overlay = Overlay()
+        self._class_names = class_names
+        self._overlay = Overlay(class_names)
         self._on_result = on_result
         self.latencies = LatencyRecorder()
         self.good = 0
@@ -194,7 +196,7 @@ class OutputWorker(threading.Thread):
             and (is_good or self._config.bad_frames is BadFramePolicy.MARK)
         ):
             window.show(annotated)
-        records = [] if result.detections is None else result.detections.to_records()
+        records = [] if result.detections is None else result.detections.to_records(self._class_names)
         if is_good and result.detections is not None:
             self._sinks.write_predictions(frame, records)
         done = time.monotonic_ns()

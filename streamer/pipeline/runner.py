@@ -136,9 +136,12 @@ class Pipeline:
         )
         results: FrameQueue[FrameResult] = FrameQueue(RESULT_QUEUE_SIZE, QueuePolicy.BLOCK)
         device = torch.device(config.device)
+        detector_stage = make_detector_stage(detectors, config)
         try:
             config.output.out_dir.mkdir(parents=True, exist_ok=True)
-            sinks = OutputSinks(config.output, fps=info.fps or DEFAULT_FPS)
+            sinks = OutputSinks(
+                config.output, fps=info.fps or DEFAULT_FPS, class_names=detector_stage.classes
+            )
         except OSError as error:
             source.close()
             raise SinkError(f"cannot write to {config.output.out_dir}: {error.strerror or error}") from error
@@ -158,7 +161,7 @@ class Pipeline:
             results,
             make_preprocessor(config),
             QualityGate(classifier, threshold=config.quality.threshold),
-            make_detector_stage(detectors, config),
+            detector_stage,
             self.abort,
             batch=config.batch,
             fill_deadline_s=0.0 if live else config.batch_deadline_ms / 1000,
@@ -170,7 +173,15 @@ class Pipeline:
             "profile": config.profile,
             "models": self._models(classifier, detectors),
         }
-        output = OutputWorker(results, sinks, ledger, config.output, header=header, on_result=on_result)
+        output = OutputWorker(
+            results,
+            sinks,
+            ledger,
+            config.output,
+            class_names=detector_stage.classes,
+            header=header,
+            on_result=on_result,
+        )
         started = time.monotonic_ns()
         if on_start is not None:
             on_start(source)

@@ -47,37 +47,49 @@ def detector_command(
     output: Annotated[Path, typer.Option(help="Model folder to write (e.g. engines/detector-lite).")],
     run_dir: RunDir = Path("runs/detector"),
     data: Annotated[
-        list[Path] | None, typer.Option(help="EAD2019-format folder (images + YOLO .txt); repeatable.")
+        list[Path] | None,
+        typer.Option(help="EAD-format folder (images/ + labels/ YOLO .txt, classes.txt); repeatable."),
     ] = None,
     synthetic: Annotated[int, typer.Option(min=0, help="Also train on this many synthetic frames.")] = 0,
     synthetic_seed: Annotated[int, typer.Option(help="Seed of the synthetic training frames.")] = 1000,
-    architecture: Annotated[str, typer.Option(help="lite (320x320) or r50 (ResNet-50, 512x512).")] = "lite",
+    architecture: Annotated[
+        str, typer.Option(help="lite (320x320), r18 (384x384) or r50 (512x512).")
+    ] = "lite",
+    input_size: Annotated[
+        int | None, typer.Option(min=32, help="Square input side instead of the architecture's (x32).")
+    ] = None,
     name: Annotated[str, typer.Option(help="Model name written to the manifest.")] = "detector-lite",
+    split: Annotated[
+        Path | None,
+        typer.Option(help="Reuse this split.json (train/validation by video) instead of drawing one."),
+    ] = None,
+    validation_fraction: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="Share of frames held out, whole videos at a time.")
+    ] = 0.175,
     epochs: Epochs = 10,
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
     lr: Lr = 1e-5,
     patience: Patience = 2,
-    gamma: Annotated[float, typer.Option(help="Focal loss focusing parameter.")] = 1.5,
+    gamma: Annotated[
+        float, typer.Option(help="Focal loss focusing parameter (the paper: 1.5; m5: 3.5).")
+    ] = 1.5,
     alpha: Annotated[float, typer.Option(help="Focal loss positive-class weight.")] = 0.25,
     classification_weight: Annotated[float, typer.Option(help="Weight of the focal term (m2: 2).")] = 1.0,
+    colour_noise: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of images with an RGB shift, and with noise (1/9).")
+    ] = 1 / 9,
     max_minutes: MaxMinutes = None,
     resume: Resume = False,
-    evaluate_only: Annotated[
-        bool, typer.Option("--evaluate-only", help="Only score OUTPUT on the --data / --synthetic frames.")
-    ] = False,
     seed: Seed = 0,
     threads: Threads = 2,
 ) -> None:
-    """Train a RetinaNet on EAD2019-format folders and/or synthetic frames; split by sequence.
+    """Train a RetinaNet on EAD-format folders (and/or synthetic frames), split by video.
 
-    With --evaluate-only, print the EAD2019 score (IoU 0.25) of the model in OUTPUT on those frames instead.
+    Frames are cropped to the field of view and resized as `streamer run` does. The split, the best
+    weights, per-class score thresholds tuned on the validation videos and the ONNX export go to OUTPUT.
     """
-    from streamer.train.detector import (
-        DETECTOR_ARCHITECTURES,
-        DetectorTrainConfig,
-        evaluate_detector,
-        train_detector,
-    )
+    from streamer.train.augment import AugmentConfig
+    from streamer.train.detector import DETECTOR_ARCHITECTURES, DetectorTrainConfig, train_detector
 
     if architecture not in DETECTOR_ARCHITECTURES:
         raise ConfigError(
@@ -94,27 +106,25 @@ def detector_command(
         folders.append(synthetic_dir)
     if not folders:
         raise ConfigError("no data: give --data FOLDER and/or --synthetic COUNT")
+    arch = dict(DETECTOR_ARCHITECTURES[architecture])
+    if input_size is not None:
+        arch["input_size"] = [input_size, input_size]
     torch.set_num_threads(threads)
-    if evaluate_only:
-        from streamer.models.store import load_model
-
-        model, manifest = load_model(output)
-        for folder in folders:
-            typer.echo(
-                json.dumps({"folder": str(folder), **evaluate_detector(model, manifest, folder).to_json()})
-            )
-        return
     config = DetectorTrainConfig(
         data=tuple(folders),
         output=output,
         loop=_loop(run_dir, epochs, lr, patience, max_minutes, resume),
         name=name,
-        architecture=dict(DETECTOR_ARCHITECTURES[architecture]),
+        architecture=arch,
         batch_size=batch_size,
+        validation_fraction=validation_fraction,
+        split_file=split,
         seed=seed,
         gamma=gamma,
         alpha=alpha,
         classification_weight=classification_weight,
+        augment=AugmentConfig(channel_shift_probability=colour_noise, noise_probability=colour_noise),
+        description=f"architecture {architecture}, {' '.join(str(f) for f in folders)}",
     )
     _, metrics = train_detector(config)
     typer.echo(json.dumps(metrics, indent=2))

@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from streamer.errors import DataError
-from streamer.models.preprocess import to_network_input
+from streamer.preprocessing import InputTransform, crop_and_resize, normalise_on_cpu
 from streamer.train.augment import AugmentConfig, augment
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -102,9 +102,40 @@ def split_by_sequence(
     return train, validation
 
 
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image as the network sees it: field of view cropped and resized to the input size.
+
+    pixels: H'×W'×3 uint8; boxes: (N, 4) float32 x1 y1 x2 y2 input pixels; labels: (N,) int64;
+    transform: input pixels → source pixels; source_boxes (M, 4) and source_labels (M,): every labelled
+    box in source pixels, including those outside the field of view.
+    """
+
+    pixels: np.ndarray
+    boxes: np.ndarray
+    labels: np.ndarray
+    transform: InputTransform
+    source_boxes: np.ndarray
+    source_labels: np.ndarray
+
+
+def prepare_image(item: LabelledImage, input_size: Sequence[int], num_classes: int) -> PreparedImage:
+    """Read an image and its labels and bring both to the network input, exactly as `streamer run` does."""
+    image = read_image(item.image_path)
+    height, width = image.shape[:2]
+    source_boxes, labels = read_yolo_labels(item.label_path, width, height, num_classes)
+    pixels, transform = crop_and_resize(image, input_size)
+    boxes = transform.to_input(source_boxes)
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, pixels.shape[1])
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, pixels.shape[0])
+    inside = ((boxes[:, 2] - boxes[:, 0]) >= 1) & ((boxes[:, 3] - boxes[:, 1]) >= 1)
+    return PreparedImage(pixels, boxes[inside], labels[inside], transform, source_boxes, labels)
+
+
 class DetectionDataset(Dataset):
-    """Items of EAD2019-format folders as (image (3, H, W) normalised, boxes (N, 4) x1 y1 x2 y2 input px,
-    labels (N,) int64), resized to `input_size` and augmented when `augment_config` is given."""
+    """Items of EAD-format folders as (image (3, H, W) normalised, boxes (N, 4) x1 y1 x2 y2 input px,
+    labels (N,) int64): field of view cropped and resized to `input_size` like `streamer run`, then
+    augmented when `augment_config` is given. Prepared images are kept in memory after their first use."""
 
     def __init__(
         self,
@@ -123,26 +154,23 @@ class DetectionDataset(Dataset):
         self.mean, self.std = mean, std
         self.augment_config = augment_config
         self.rng = np.random.default_rng(seed)
+        self._prepared: dict[int, PreparedImage] = {}
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(image H'×W'×3 uint8 at input size, boxes (N, 4) input px, labels (N,)) without augmentation."""
-        item = self.items[index]
-        image = read_image(item.image_path)
-        height, width = image.shape[:2]
-        boxes, labels = read_yolo_labels(item.label_path, width, height, self.num_classes)
-        target_h, target_w = self.input_size
-        image = cv2.resize(image, (target_w, target_h), interpolation=cv2.INTER_AREA)
-        boxes = boxes * np.array([target_w / width, target_h / height] * 2, dtype=np.float32)
-        return image, boxes, labels
+    def load(self, index: int) -> PreparedImage:
+        """The prepared (unaugmented) image `index`."""
+        if index not in self._prepared:
+            self._prepared[index] = prepare_image(self.items[index], self.input_size, self.num_classes)
+        return self._prepared[index]
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        image, boxes, labels = self.load(index)
+        prepared = self.load(index)
+        image, boxes, labels = prepared.pixels, prepared.boxes, prepared.labels
         if self.augment_config is not None:
             image, boxes, labels = augment(image, boxes, labels, self.rng, self.augment_config)
-        tensor = to_network_input(image, self.input_size, self.mean, self.std)
+        tensor = torch.from_numpy(normalise_on_cpu(image[None], self.mean, self.std)[0])
         return tensor, torch.from_numpy(boxes), torch.from_numpy(labels)
 
 

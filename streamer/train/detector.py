@@ -1,4 +1,9 @@
-"""Train a RetinaNet on EAD2019-format folders and write it to the model store with its ONNX export."""
+"""Train a RetinaNet on EAD-format folders and write it to the model store with its ONNX export.
+
+Frames are prepared exactly as `streamer run` prepares them (field-of-view crop, resize, normalise), the
+validation split is by video (`streamer.train.video_split`) and written next to the model, and per-class
+score thresholds chosen on that split for the EAD2019 score are stored in the manifest.
+"""
 
 from __future__ import annotations
 
@@ -13,28 +18,29 @@ from torch.utils.data import DataLoader
 
 from streamer.errors import ConfigError, DataError
 from streamer.evaluate.annotations import BoxSet
-from streamer.evaluate.detection_score import DetectionScore, score_detections
-from streamer.fusion.decode import decode_detections
+from streamer.evaluate.detection_score import score_detections
+from streamer.evaluate.thresholds import apply_thresholds, tune_class_thresholds
+from streamer.fusion.decode import DecodeConfig, decode_detections
 from streamer.models.losses import DetectionLoss
-from streamer.models.predict import detect
-from streamer.models.preprocess import to_network_input
-from streamer.models.store import ModelManifest, build_model
+from streamer.models.store import build_model
 from streamer.train.augment import AugmentConfig
-from streamer.train.datasets import (
-    DetectionDataset,
-    LabelledImage,
-    collate_detections,
-    read_image,
-    read_yolo_labels,
-    scan_folder,
-    split_by_sequence,
-)
+from streamer.train.datasets import DetectionDataset, collate_detections, scan_folder
 from streamer.train.loop import LoopConfig, LoopResult, fit
 from streamer.train.publish import publish_model
+from streamer.train.video_split import (
+    SPLIT_NAME,
+    FolderItem,
+    VideoSplit,
+    read_split,
+    split_folders,
+    write_split,
+)
 from streamer.types import EAD2019_CLASSES
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+CLASSES_NAME = "classes.txt"
+SMALL_ANCHORS = [16, 32, 64, 128, 256]  # specularities and bubbles are mostly under 16 px at 320x320
 LITE_DETECTOR: dict[str, Any] = {
     "builder": "retinanet",
     "backbone": "lite",
@@ -44,18 +50,38 @@ LITE_DETECTOR: dict[str, Any] = {
     "head_depth": 2,
     "separable_heads": True,
     "backbone_width": 0.5,
+    "anchor_sizes": SMALL_ANCHORS,
 }
-R50_DETECTOR: dict[str, Any] = {"builder": "retinanet", "backbone": "resnet50", "input_size": [512, 512]}
-DETECTOR_ARCHITECTURES: dict[str, dict[str, Any]] = {"lite": LITE_DETECTOR, "r50": R50_DETECTOR}
+R18_DETECTOR: dict[str, Any] = {
+    "builder": "retinanet",
+    "backbone": "resnet18",
+    "input_size": [384, 384],
+    "fpn_channels": 96,
+    "head_width": 96,
+    "head_depth": 2,
+    "anchor_sizes": SMALL_ANCHORS,
+}
+R50_DETECTOR: dict[str, Any] = {
+    "builder": "retinanet",
+    "backbone": "resnet50",
+    "input_size": [512, 512],
+    "anchor_sizes": [24, 48, 96, 192, 384],
+}
+DETECTOR_ARCHITECTURES: dict[str, dict[str, Any]] = {
+    "lite": LITE_DETECTOR,
+    "r18": R18_DETECTOR,
+    "r50": R50_DETECTOR,
+}
+VALIDATION_DECODE = DecodeConfig(score_threshold=0.05, top_k=1000, iou_threshold=0.5, max_detections=100)
 
 
 @dataclass(frozen=True)
 class DetectorTrainConfig:
     """One detector training run.
 
-    data: EAD2019-format folders; output: model folder written at the end (manifest, weights, ONNX);
-    loop: optimisation settings (run folder, epochs, LR, ...); validation_fraction: share of sequences
-    held out; validation_limit: at most this many held-out images are scored after each epoch.
+    data: EAD-format folders; output: model folder written at the end (manifest, weights, ONNX, split);
+    loop: optimisation settings (run folder, epochs, LR, ...); validation_fraction: share of frames held
+    out by video; split_file: reuse this split instead of drawing one (ensemble members share a split).
     """
 
     data: tuple[Path, ...]
@@ -64,76 +90,128 @@ class DetectorTrainConfig:
     name: str = "detector"
     architecture: Mapping[str, Any] = field(default_factory=lambda: dict(LITE_DETECTOR))
     batch_size: int = 8
-    validation_fraction: float = 0.15
-    validation_limit: int = 120
+    validation_fraction: float = 0.175
+    split_file: Path | None = None
     seed: int = 0
     gamma: float = 1.5
     alpha: float = 0.25
     classification_weight: float = 1.0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    description: str = ""
 
 
-def collect_items(folders: Sequence[Path]) -> list[LabelledImage]:
-    """All labelled images of the folders; sequences of different folders never share a name."""
-    items = []
-    for index, folder in enumerate(folders):
-        for item in scan_folder(folder):
-            items.append(LabelledImage(item.image_path, item.label_path, f"{index}:{item.sequence}"))
-    return items
+def read_class_names(folders: Sequence[Path]) -> tuple[str, ...]:
+    """The class list of the folders (`classes.txt`, one name a line); the EAD2019 classes when none has
+    one. Folders that disagree are an error."""
+    found = {}
+    for folder in folders:
+        path = Path(folder) / CLASSES_NAME
+        if path.is_file():
+            found[str(folder)] = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+    lists = set(found.values())
+    if len(lists) > 1:
+        raise DataError(f"the training folders list different classes: {found}")
+    return lists.pop() if lists else EAD2019_CLASSES
 
 
-def ead2019_validation(
-    model: torch.nn.Module, dataset: DetectionDataset, batch_size: int
-) -> dict[str, float]:
-    """EAD2019 score (0.6 mAP@0.25 + 0.4 IoU), mAP and IoU on `dataset` (boxes in input pixels)."""
+def collect_items(folders: Sequence[Path]) -> list[FolderItem]:
+    """All labelled images of the folders, tagged with their folder's index."""
+    return [FolderItem(index, item) for index, folder in enumerate(folders) for item in scan_folder(folder)]
+
+
+def make_split(config: DetectorTrainConfig) -> VideoSplit:
+    """The run's split: the given split file, or a seeded split by video."""
+    items = collect_items(config.data)
+    if config.split_file is not None:
+        return read_split(config.split_file, items)
+    return split_folders(config.data, items, config.validation_fraction, config.seed)
+
+
+def predict_dataset(
+    model: torch.nn.Module, dataset: DetectionDataset, classes: Sequence[str], batch_size: int
+) -> tuple[dict[str, BoxSet], dict[str, BoxSet]]:
+    """(ground truth, predictions at score >= 0.05) of every image, in source pixels, keyed by index."""
     ground_truth, predictions = {}, {}
+    level_sizes = model.level_sizes()
     for start in range(0, len(dataset), batch_size):
         indices = range(start, min(start + batch_size, len(dataset)))
-        loaded = [dataset.load(i) for i in indices]
-        images = torch.stack(
-            [to_network_input(image, dataset.input_size, dataset.mean, dataset.std) for image, _, _ in loaded]
+        prepared = [dataset.load(i) for i in indices]
+        images = torch.stack([dataset[i][0] for i in indices])
+        table = [
+            [p.transform.scale_x, p.transform.scale_y, p.transform.offset_x, p.transform.offset_y]
+            for p in prepared
+        ]
+        decoded = decode_detections(
+            model(images),
+            table,
+            config=VALIDATION_DECODE,
+            level_sizes=level_sizes,
+            input_size=model.input_size,
         )
-        outputs = model(images)
-        identity = [[1.0, 1.0, 0.0, 0.0]] * len(loaded)  # boxes stay in network-input pixels
-        decoded = decode_detections(outputs, identity, input_size=dataset.input_size)
-        for (index, (_, boxes, labels)), detections in zip(
-            zip(indices, loaded, strict=True), decoded, strict=True
-        ):
-            names = tuple(EAD2019_CLASSES[int(label)] for label in labels)
-            ground_truth[str(index)] = BoxSet(names, boxes.astype(np.float64))
+        for index, image, detections in zip(indices, prepared, decoded, strict=True):
+            ground_truth[str(index)] = BoxSet(
+                tuple(classes[int(label)] for label in image.source_labels.tolist()),
+                image.source_boxes.astype(np.float64).reshape(-1, 4),
+            )
             predictions[str(index)] = BoxSet(
-                tuple(EAD2019_CLASSES[int(label)] for label in detections.labels.tolist()),
+                tuple(classes[int(label)] for label in detections.labels.tolist()),
                 detections.boxes.numpy().astype(np.float64).reshape(-1, 4),  # (N, 4)
                 detections.scores.numpy().astype(np.float64),
             )
+    return ground_truth, predictions
+
+
+def validation_metrics(
+    ground_truth: Mapping[str, BoxSet], predictions: Mapping[str, BoxSet], classes: Sequence[str]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(metrics, per-class thresholds): EAD2019 score with thresholds tuned on this set ("score"), and
+    at the lowest threshold ("score_untuned", "mAP" = its mAP@0.25)."""
     try:
-        result = score_detections(ground_truth, predictions)
+        untuned = score_detections(ground_truth, predictions)
     except DataError:
-        return {"score": 0.0, "mAP": 0.0, "IoU": 0.0}
-    return {"score": result.score, "mAP": result.mean_ap, "IoU": result.mean_iou}
+        return {"score": 0.0, "mAP": 0.0, "IoU": 0.0, "score_untuned": 0.0}, dict.fromkeys(classes, 0.5)
+    thresholds = tune_class_thresholds(ground_truth, predictions, classes)
+    tuned = score_detections(ground_truth, apply_thresholds(predictions, thresholds))
+    metrics = {
+        "score": tuned.score,
+        "mAP": untuned.mean_ap,
+        "IoU": tuned.mean_iou,
+        "tuned_mAP": tuned.mean_ap,
+        "score_untuned": untuned.score,
+    }
+    return metrics, thresholds
 
 
-def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, float]]:
-    """Train, keep the best epoch by EAD2019 score on held-out sequences, write the model folder.
+def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, Any]]:
+    """Train, keep the best epoch by tuned EAD2019 score on the validation videos, write the model folder.
 
-    Returns the loop result and the held-out metrics of the written model.
+    Returns the loop result and the validation metrics of the written model.
     """
     torch.manual_seed(config.seed)
-    model = build_model(config.architecture)
-    input_size = model.input_size
-    train_items, validation_items = split_by_sequence(
-        collect_items(config.data), config.validation_fraction, config.seed
+    classes = read_class_names(config.data)
+    architecture = {**config.architecture, "num_classes": len(classes)}
+    model = build_model(architecture)
+    split = make_split(config)
+    if not split.train or not split.validation:
+        raise ConfigError("detector training needs frames on both sides of the split")
+    run_dir = Path(config.loop.run_dir)
+    write_split(
+        run_dir / SPLIT_NAME,
+        split,
+        folders=config.data,
+        seed=config.seed,
+        fraction=config.validation_fraction,
     )
-    if not train_items or not validation_items:
-        raise ConfigError("detector training needs at least two sequences (one to train, one to validate)")
-    rng = np.random.default_rng(config.seed)
-    if len(validation_items) > config.validation_limit:
-        picked = rng.choice(len(validation_items), config.validation_limit, replace=False)
-        validation_items = [validation_items[i] for i in sorted(picked)]
-    common = {"input_size": input_size, "num_classes": len(EAD2019_CLASSES), "mean": IMAGENET_MEAN}
+    common = {
+        "input_size": model.input_size,
+        "num_classes": len(classes),
+        "mean": IMAGENET_MEAN,
+        "std": IMAGENET_STD,
+    }
     train_set = DetectionDataset(
-        train_items, **common, std=IMAGENET_STD, augment_config=AugmentConfig(), seed=config.seed
+        [item.image for item in split.train], **common, augment_config=config.augment, seed=config.seed
     )
-    validation_set = DetectionDataset(validation_items, **common, std=IMAGENET_STD)
+    validation_set = DetectionDataset([item.image for item in split.validation], **common)
     loader = DataLoader(
         train_set,
         batch_size=config.batch_size,
@@ -150,51 +228,59 @@ def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, f
         logits, deltas = net.forward_train(images)
         return loss(logits, deltas, net.anchors, boxes, labels)
 
-    result = fit(
-        model,
-        step_loss,
-        loader,
-        lambda net: ead2019_validation(net, validation_set, config.batch_size),
-        config.loop,
-    )
+    def validate(net: torch.nn.Module) -> dict[str, float]:
+        return validation_metrics(*predict_dataset(net, validation_set, classes, config.batch_size), classes)[
+            0
+        ]
+
+    result = fit(model, step_loss, loader, validate, config.loop)
     model.load_state_dict(torch.load(result.best_path, map_location="cpu", weights_only=True))
     model.eval()
-    metrics = {
-        "validation_ead2019_score": round(result.best["score"], 4),
-        "validation_mAP@0.25": round(result.best["mAP"], 4),
-        "validation_IoU": round(result.best["IoU"], 4),
-        "validation_images": len(validation_items),
-        "train_images": len(train_items),
+    with torch.no_grad():
+        ground_truth, predictions = predict_dataset(model, validation_set, classes, config.batch_size)
+    metrics, thresholds = validation_metrics(ground_truth, predictions, classes)
+    kept = apply_thresholds(predictions, thresholds)
+    ead2019 = score_detections(ground_truth, kept)
+    endocv = score_detections(ground_truth, kept, metric="endocv2020")
+    summary = {
+        "validation_ead2019_score": round(ead2019.score, 4),
+        "validation_ead2019_mAP": round(ead2019.mean_ap, 4),
+        "validation_ead2019_IoU": round(ead2019.mean_iou, 4),
+        "validation_endocv2020_score": round(endocv.score, 4),
+        "validation_mAP_all_scores": round(metrics["mAP"], 4),
+        "validation_AP_per_class": {name: round(r.ap, 4) for name, r in ead2019.per_class.items()},
+        "validation_images": len(split.validation),
+        "validation_videos": split.validation_groups,
+        "train_images": len(split.train),
         "epochs": result.epochs,
         "steps": result.steps,
         "train_minutes": round(result.minutes, 1),
     }
+    output = Path(config.output)
     publish_model(
         model,
         {
             "name": config.name,
             "task": "detector",
-            "architecture": dict(config.architecture),
-            "classes": list(EAD2019_CLASSES),
-            "input_size": list(input_size),
+            "architecture": dict(config.architecture) | {"num_classes": len(classes)},
+            "classes": list(classes),
+            "input_size": list(model.input_size),
             "mean": list(IMAGENET_MEAN),
             "std": list(IMAGENET_STD),
-            "metrics": metrics,
+            "score_thresholds": {name: float(value) for name, value in thresholds.items()},
+            "training": {
+                "data": [str(folder) for folder in config.data],
+                "seed": config.seed,
+                "gamma": config.gamma,
+                "alpha": config.alpha,
+                "classification_weight": config.classification_weight,
+                "description": config.description,
+            },
+            "metrics": summary,
         },
-        config.output,
+        output,
     )
-    return result, metrics
-
-
-def evaluate_detector(model: torch.nn.Module, manifest: ModelManifest, folder: Path) -> DetectionScore:
-    """EAD2019 score of a stored detector on an EAD2019-format folder, boxes in original image pixels."""
-    ground_truth, predictions = {}, {}
-    for item in scan_folder(folder):
-        image = read_image(item.image_path)
-        height, width = image.shape[:2]
-        boxes, labels = read_yolo_labels(item.label_path, width, height, len(manifest.classes))
-        key = item.image_path.stem
-        ground_truth[key] = BoxSet(tuple(manifest.classes[i] for i in labels), boxes.astype(np.float64))
-        records = detect(model, manifest, image)
-        predictions[key] = BoxSet.from_records(records) if records else BoxSet.empty(with_scores=True)
-    return score_detections(ground_truth, predictions)
+    write_split(
+        output / SPLIT_NAME, split, folders=config.data, seed=config.seed, fraction=config.validation_fraction
+    )
+    return result, summary

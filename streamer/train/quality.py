@@ -24,8 +24,8 @@ from torch.utils.data import DataLoader, Dataset
 from streamer.errors import SourceError
 from streamer.models.classifier import QUALITY_CLASSES
 from streamer.models.predict import quality_p_bad
-from streamer.models.preprocess import to_network_input
 from streamer.models.store import ModelManifest, build_model, update_manifest
+from streamer.preprocessing import to_network_input
 from streamer.synthetic import DEGRADATIONS, degrade, generate_frame
 from streamer.train.augment import AugmentConfig, augment
 from streamer.train.datasets import IMAGE_SUFFIXES, read_image
@@ -122,7 +122,7 @@ class QualityDataset(Dataset):
         label = index % 2
         if label:
             image = degrade(image, DEGRADATIONS[int(rng.integers(len(DEGRADATIONS)))], rng)
-        return to_network_input(image, self.input_size, self.mean, self.std), label
+        return to_network_input(image, self.input_size, self.mean, self.std)[0], label
 
 
 @dataclass(frozen=True)

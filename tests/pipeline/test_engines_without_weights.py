@@ -13,7 +13,7 @@ from streamer.classical.detector import ClassicalDetector
 from streamer.classical.engine import ClassicalDetectorEngine
 from streamer.config import load_profile, with_overrides
 from streamer.pipeline.image_detector import ImageDetector
-from streamer.pipeline.preprocess import normalise_on_cpu
+from streamer.preprocessing import normalise_on_cpu
 from streamer.quality.classical_engine import ClassicalQualityEngine
 from tests.support import degraded, run_streamer, tissue_frame
 

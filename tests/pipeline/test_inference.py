@@ -12,7 +12,8 @@ from streamer.capture.frame_queue import FrameQueue, QueuePolicy
 from streamer.fusion import Fuser, FusionConfig
 from streamer.pipeline.detector_stage import DetectorStage
 from streamer.pipeline.inference import InferenceWorker
-from streamer.pipeline.preprocess import InputTransform, Preprocessor
+from streamer.pipeline.preprocess import Preprocessor
+from streamer.preprocessing import InputTransform
 from streamer.quality.gate import QualityGate
 from streamer.types import Detections, Frame, FrameResult
 

@@ -13,6 +13,7 @@ from streamer.errors import SinkError
 from streamer.pipeline.ledger import Ledger
 from streamer.pipeline.output import OutputSinks, OutputWorker
 from streamer.sinks.jsonl import JsonlSink
+from streamer.types import EAD2019_CLASSES
 
 
 def test_a_sink_failing_to_close_becomes_the_workers_error(
@@ -27,7 +28,13 @@ def test_a_sink_failing_to_close_becomes_the_workers_error(
     config = OutputConfig(out_dir=tmp_path, outputs=("jsonl",))
     results: FrameQueue = FrameQueue(4, QueuePolicy.BLOCK)
     results.close()
-    worker = OutputWorker(results, OutputSinks(config, fps=25.0), Ledger(), config)
+    worker = OutputWorker(
+        results,
+        OutputSinks(config, fps=25.0, class_names=EAD2019_CLASSES),
+        Ledger(),
+        config,
+        class_names=EAD2019_CLASSES,
+    )
     worker.start()
     worker.join(10)
     assert not worker.is_alive()

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from streamer.backends.base import EngineSpec
-from streamer.pipeline.preprocess import CropBox, Preprocessor, find_field_of_view, normalise_on_cpu
+from streamer.pipeline.preprocess import Preprocessor
+from streamer.preprocessing import CropBox, find_field_of_view, normalise_on_cpu
 
 SPEC = EngineSpec(name="t", task="detector", classes=("a",), input_size=(64, 96))
 
