@@ -112,14 +112,25 @@ def _write_json(path: Path, report: dict[str, object]) -> None:
 
 @app.command()
 def model(
-    dataset: Annotated[Path, typer.Argument(help="EAD2019-format folder: images with YOLO .txt labels.")],
+    dataset: Annotated[
+        Path,
+        typer.Argument(
+            help="EAD-format folder: images/ + labels/ (YOLO .txt, classes.txt), or side by side."
+        ),
+    ],
     profile: Annotated[str, typer.Option(help="Profile whose detectors are scored (name or TOML).")] = "lite",
     detector: Annotated[
         list[str] | None,
         typer.Option(help="Detector model folder/file instead of the profile's (repeat: ensemble)."),
     ] = None,
     backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
-    score_threshold: Annotated[float, typer.Option(help="Lowest detection score kept.")] = 0.05,
+    score_threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="One score threshold for every class instead of each model's own (its manifest's, what "
+            "`streamer run` shows); a low value such as 0.05 gives the full precision-recall curve."
+        ),
+    ] = None,
     metric: Annotated[MetricChoice, typer.Option(help="ead2019 or endocv2020.")] = MetricChoice.ead2019,
     predictions: Annotated[
         Path | None, typer.Option(help="Also write the predictions here (scorer format).")
@@ -129,7 +140,8 @@ def model(
         Path | None, typer.Option(help="Write AP-per-class and precision-recall PNGs here.")
     ] = None,
 ) -> None:
-    """Run the profile's detectors (as `streamer run` does) over a labelled folder and score them."""
+    """Run the profile's detectors (as `streamer run` does, with the same thresholds) over a labelled folder
+    and score them over the classes present in its ground truth."""
     from streamer.config import load_profile, with_overrides
     from streamer.evaluate.detector_eval import evaluate_detector_on_folder
     from streamer.pipeline.image_detector import ImageDetector

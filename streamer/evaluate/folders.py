@@ -1,7 +1,9 @@
 """Load a whole annotation set: a folder of per-image text files (scorer or YOLO format) or a COCO JSON file.
 
 A folder's format is recognised from its first non-empty line: a class name starts a scorer line, a class
-index starts a YOLO line. YOLO files need their image (same stem, next to them) for its size.
+index starts a YOLO line. YOLO files need their image (same stem, next to them) for its size; their class
+indices name the classes of `classes.txt` (one name a line) in the folder or, for a `labels/` folder, beside
+it, and the EAD2019 classes when there is none.
 Images are keyed by file stem and ordered by file name, as the official scorer read them.
 """
 
@@ -17,6 +19,7 @@ from streamer.evaluate.coco_json import read_coco_json
 from streamer.evaluate.scorer_txt import read_scorer_txt
 from streamer.evaluate.textio import read_lines
 from streamer.evaluate.yolo_txt import read_yolo_txt
+from streamer.types import EAD2019_CLASSES
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 CLASS_LIST_NAME = "classes.txt"  # a class list kept next to the labels is not a label file
@@ -33,11 +36,23 @@ def load_annotations(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
     if not text_files:
         raise DataError(f"{path}: no .txt annotation files")
     if _is_yolo(text_files):
+        names = folder_class_names(path)
         return {
-            f.stem: read_yolo_txt(f, image_size_of(find_image(f)), predictions=predictions)
+            f.stem: read_yolo_txt(f, image_size_of(find_image(f)), predictions=predictions, class_names=names)
             for f in text_files
         }
     return {f.stem: read_scorer_txt(f, predictions=predictions) for f in text_files}
+
+
+def folder_class_names(folder: Path) -> tuple[str, ...]:
+    """The class list of a YOLO label folder: its classes.txt, that of the folder above a `labels/`
+    folder, else the EAD2019 classes."""
+    for candidate in (folder / CLASS_LIST_NAME, folder.parent / CLASS_LIST_NAME):
+        if candidate.is_file() and (candidate.parent == folder or folder.name == "labels"):
+            names = tuple(line.strip() for line in read_lines(candidate) if line.strip())
+            if names:
+                return names
+    return EAD2019_CLASSES
 
 
 def find_image(label_file: Path) -> Path:
