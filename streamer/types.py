@@ -74,7 +74,7 @@ class Detections:
     """Detected boxes of one image.
 
     boxes: (N, 4) float32 x1 y1 x2 y2 in source-frame pixels; scores: (N,) float32 in [0, 1];
-    labels: (N,) int64 indices into EAD2019_CLASSES; model_ids: optional (N,) int64, which ensemble
+    labels: (N,) int64 indices into the detectors' class list; model_ids: optional (N,) int64, which ensemble
     member produced each box (before fusion). Tensors stay on their device until `to_numpy`.
     """
 

@@ -132,9 +132,23 @@ def model(
         ),
     ] = None,
     metric: Annotated[MetricChoice, typer.Option(help="ead2019 or endocv2020.")] = MetricChoice.ead2019,
+    split: Annotated[
+        Path | None,
+        typer.Option(
+            help="Score only the validation frames of this split.json (written next to each model)."
+        ),
+    ] = None,
     predictions: Annotated[
         Path | None, typer.Option(help="Also write the predictions here (scorer format).")
     ] = None,
+    tune_thresholds: Annotated[
+        bool,
+        typer.Option(
+            "--tune-thresholds",
+            help="Also choose per-class score thresholds that maximise the EAD2019 score on these frames "
+            "(run with a low --score-threshold); prints them and adds them to the JSON report.",
+        ),
+    ] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help=_JSON_HELP)] = None,
     plots: Annotated[
         Path | None, typer.Option(help="Write AP-per-class and precision-recall PNGs here.")
@@ -143,8 +157,10 @@ def model(
     """Run the profile's detectors (as `streamer run` does, with the same thresholds) over a labelled folder
     and score them over the classes present in its ground truth."""
     from streamer.config import load_profile, with_overrides
-    from streamer.evaluate.detector_eval import evaluate_detector_on_folder
+    from streamer.evaluate.detector_eval import predict_folder
+    from streamer.evaluate.thresholds import apply_thresholds, tune_class_thresholds
     from streamer.pipeline.image_detector import ImageDetector
+    from streamer.train.video_split import validation_stems
 
     config = with_overrides(
         load_profile(profile),
@@ -152,10 +168,21 @@ def model(
         detectors=tuple(detector) if detector else None,
         score_threshold=score_threshold,
     )
+    only = None if split is None else validation_stems(split, dataset)
     with ImageDetector(config) as detect:
-        score = evaluate_detector_on_folder(detect, dataset, metric=metric.value, predictions_dir=predictions)
+        ground_truth, predicted = predict_folder(detect, dataset, predictions_dir=predictions, only=only)
+        classes = detect.classes
+    score = score_detections(ground_truth, predicted, metric.value)
     typer.echo(format_detection_report(score))
+    report = score.to_json()
+    if tune_thresholds:
+        thresholds = tune_class_thresholds(ground_truth, predicted, classes)
+        tuned = score_detections(ground_truth, apply_thresholds(predicted, thresholds), metric.value)
+        typer.echo("\ntuned per-class thresholds: " + ", ".join(f"{k} = {v}" for k, v in thresholds.items()))
+        typer.echo(f"score with them = {tuned.score * 100:.2f}% (tuned on these same frames)")
+        report["tuned_thresholds"] = thresholds
+        report["tuned"] = tuned.to_json()
     if json_path is not None:
-        write_text(json_path, json.dumps(score.to_json(), indent=2) + "\n")
+        write_text(json_path, json.dumps(report, indent=2) + "\n")
     if plots is not None:
         plot_detection(score, plots)

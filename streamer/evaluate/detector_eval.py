@@ -25,16 +25,37 @@ def evaluate_detector_on_folder(
     *,
     metric: Metric = "ead2019",
     predictions_dir: Path | None = None,
+    only: set[str] | None = None,
 ) -> DetectionScore:
     """Run `detect` on every labelled image of `folder` (labels beside their images, or images/ + labels/)
-    and score it.
+    and score it; the arguments are those of `predict_folder`."""
+    ground_truth, predictions = predict_folder(detect, folder, predictions_dir=predictions_dir, only=only)
+    return score_detections(ground_truth, predictions, metric)
 
-    predictions_dir: when given, each image's predictions are also written there in the scorer's format.
+
+def predict_folder(
+    detect: DetectFn,
+    folder: Path,
+    *,
+    predictions_dir: Path | None = None,
+    only: set[str] | None = None,
+) -> tuple[dict[str, BoxSet], dict[str, BoxSet]]:
+    """(ground truth, predictions) of every labelled image of `folder`, keyed by image stem.
+
+    predictions_dir: when given, each image's predictions are also written there in the scorer's format;
+    only: just these image stems (e.g. a validation split), all when None.
     """
     folder = Path(folder)
     if (folder / "labels").is_dir():  # images/ + labels/ layout
         folder = folder / "labels"
     ground_truth = load_annotations(folder, predictions=False)
+    if only is not None:
+        missing = only - ground_truth.keys()
+        if missing:
+            raise DataError(
+                f"{len(missing)} image(s) of the split are not in {folder}, e.g. {sorted(missing)[0]}"
+            )
+        ground_truth = {key: boxes for key, boxes in ground_truth.items() if key in only}
     if predictions_dir is not None:
         Path(predictions_dir).mkdir(parents=True, exist_ok=True)
     predictions = {}
@@ -47,7 +68,7 @@ def evaluate_detector_on_folder(
         predictions[image_id] = box_set if len(box_set) else BoxSet.empty(with_scores=True)
         if predictions_dir is not None:
             write_scorer_txt(Path(predictions_dir) / f"{image_id}.txt", records)
-    return score_detections(ground_truth, predictions, metric)
+    return ground_truth, predictions
 
 
 def read_rgb(path: Path) -> np.ndarray:

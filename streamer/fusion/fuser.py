@@ -42,7 +42,9 @@ class FusionConfig:
     stack's mean confidence per box. model_weights: WBF per-model weights (None: all 1).
     soft_nms_method, soft_nms_sigma, soft_nms_min_score: soft-NMS decay and cut-off.
     post_filter: remove the outer box of nested same-class pairs (more than `containment` of the inner
-    box's area inside the outer one). classes: names of the label indices.
+    box's area inside the outer one). classes: names of the label indices. output_thresholds: after
+    fusion, a class keeps only boxes scoring at least its threshold (the ensemble's per-class thresholds,
+    chosen on validation data; classes not named keep all).
     """
 
     mode: FusionMode = "stack_vote"
@@ -61,6 +63,7 @@ class FusionConfig:
     post_filter: bool = True
     containment: float = 0.9
     classes: tuple[str, ...] = EAD2019_CLASSES
+    output_thresholds: Mapping[str, float] | None = None
 
     @classmethod
     def from_mapping(cls, section: Mapping[str, object]) -> FusionConfig:
@@ -95,6 +98,10 @@ class FusionConfig:
         thresholds = list(vote.values()) if isinstance(vote, Mapping) else [vote]
         if any(value is not None and value <= 0 for value in thresholds):
             raise ConfigError(f"fusion vote_threshold must be > 0, got {self.vote_threshold}")
+        if self.output_thresholds is not None and not all(
+            0.0 <= v <= 1.0 for v in self.output_thresholds.values()
+        ):
+            raise ConfigError(f"fusion output_thresholds must be in [0, 1], got {self.output_thresholds}")
         if isinstance(self.vote_threshold, Mapping):
             unknown = sorted(set(self.vote_threshold) - set(self.classes))
             if unknown:
@@ -163,6 +170,13 @@ def _post_filter(fused: list[Detections], containment: float, classes: int) -> l
     ]
 
 
+def _keep_above(detections: Detections, limits: list[float]) -> Detections:
+    """The detections whose score reaches the limit of their class (limits: (K,) by label)."""
+    table = torch.tensor(limits, dtype=detections.scores.dtype, device=detections.scores.device)
+    keep = detections.scores >= table[detections.labels]
+    return Detections(detections.boxes[keep], detections.scores[keep], detections.labels[keep])
+
+
 class Fuser:
     """Fuses the detections of M models (ordered best first) into one Detections per image.
 
@@ -202,8 +216,15 @@ class Fuser:
     def fuse_batch(self, per_model: Sequence[Sequence[Detections]]) -> list[Detections]:
         """A batch in one pass: per_model[m][b] are model m's detections of image b.
 
-        Returns one Detections per image.
+        Returns one Detections per image, after the per-class output thresholds.
         """
+        fused = self._fuse_all(per_model)
+        if not self.config.output_thresholds:
+            return fused
+        limits = [self.config.output_thresholds.get(name, 0.0) for name in self.config.classes]
+        return [_keep_above(detections, limits) for detections in fused]
+
+    def _fuse_all(self, per_model: Sequence[Sequence[Detections]]) -> list[Detections]:
         config = self.config
         entries = _check_inputs(per_model, config)
         if self.compiled_cpu and entries[0].boxes.device.type == "cpu":

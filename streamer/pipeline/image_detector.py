@@ -21,6 +21,11 @@ class ImageDetector:
         self._preprocessor = make_preprocessor(config, fov_refresh_frames=1)
         self._stage = make_detector_stage(self._engines, config)
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names of the detectors' labels."""
+        return self._stage.classes
+
     def __call__(self, image: np.ndarray) -> list[dict[str, object]]:
         prepared = self._preprocessor.prepare([image])
         detections = self._stage.fuse(self._stage.detect(prepared, [0]))[0]

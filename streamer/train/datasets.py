@@ -1,4 +1,4 @@
-"""EAD2019-format detection data: folders of images with YOLO label files, split by sequence, as tensors.
+"""EAD-format detection data: folders of images with YOLO label files, prepared as network inputs.
 
 A folder holds either images/*.jpg|png with labels/*.txt, or images and .txt files side by side.
 Label lines are `class cx cy w h`, all but class relative to the image size. Images whose names look like
@@ -84,22 +84,6 @@ def scan_folder(folder: str | Path) -> list[LabelledImage]:
     if not items:
         raise DataError(f"{root}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
     return items
-
-
-def split_by_sequence(
-    items: Sequence[LabelledImage], validation_fraction: float, seed: int
-) -> tuple[list[LabelledImage], list[LabelledImage]]:
-    """(train, validation): whole sequences go to one side; about `validation_fraction` of the sequences."""
-    sequences = sorted({item.sequence for item in items})
-    rng = np.random.default_rng(seed)
-    rng.shuffle(sequences)
-    count = round(len(sequences) * validation_fraction)
-    if validation_fraction > 0 and len(sequences) > 1:
-        count = min(max(count, 1), len(sequences) - 1)
-    held_out = set(sequences[:count])
-    train = [item for item in items if item.sequence not in held_out]
-    validation = [item for item in items if item.sequence in held_out]
-    return train, validation
 
 
 @dataclass(frozen=True)

@@ -194,3 +194,23 @@ def read_split(path: Path, items: Sequence[FolderItem]) -> VideoSplit:
         int(document.get("groups", 0)),
         int(document.get("validation_groups", 0)),
     )
+
+
+def validation_stems(path: Path, folder: Path) -> set[str]:
+    """Stems of the validation frames that a split file lists for `folder` (matched by its resolved path,
+    else by its name, else the split's only folder)."""
+    try:
+        document = json.loads(Path(path).read_text())
+        folders = [Path(f) for f in document["folders"]]
+        keys = [str(key) for key in document["validation"]]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise DataError(f"{path}: not a split file ({error})") from error
+    target = Path(folder).resolve()
+    matches = [i for i, f in enumerate(folders) if f.resolve() == target]
+    matches = matches or [i for i, f in enumerate(folders) if f.name == target.name]
+    if not matches and len(folders) == 1:
+        matches = [0]
+    if not matches:
+        raise DataError(f"{path}: the split lists no frames of {folder}")
+    prefix = f"{matches[0]}:"
+    return {key[len(prefix) :] for key in keys if key.startswith(prefix)}

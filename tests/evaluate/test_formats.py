@@ -17,6 +17,7 @@ from streamer.evaluate.folders import load_annotations
 from streamer.evaluate.scorer_txt import read_scorer_txt, write_scorer_txt
 from streamer.evaluate.yolo_txt import read_yolo_txt, write_yolo_txt
 from streamer.paths import EAD2019_SAMPLES, EAD2019_SCORING
+from streamer.types import EAD2019_CLASSES
 
 PREDICTIONS = [
     {"box": [10.5, 20.25, 110.0, 64.0], "score": 0.875, "label": "specularity"},
@@ -182,7 +183,9 @@ def test_load_annotations_bad_folders(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=re.escape("expected a folder of .txt files or a COCO .json file")):
         load_annotations(tmp_path / "missing", predictions=False)
     shutil.copy(EAD2019_SAMPLES / "00003.txt", tmp_path / "00003.txt")
-    (tmp_path / "classes.txt").write_text("specularity\nsaturation\n")  # a class list is not a label file
+    (tmp_path / "classes.txt").write_text(
+        "\n".join(EAD2019_CLASSES) + "\n"
+    )  # a class list is not a label file
     with pytest.raises(DataError, match=re.escape("00003.txt: YOLO labels need their image")):
         load_annotations(tmp_path, predictions=False)
     shutil.copy(EAD2019_SAMPLES / "00003.jpg", tmp_path / "00003.jpg")

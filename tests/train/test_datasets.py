@@ -6,11 +6,9 @@ import torch
 from streamer.errors import DataError
 from streamer.train.datasets import (
     DetectionDataset,
-    LabelledImage,
     collate_detections,
     read_yolo_labels,
     scan_folder,
-    split_by_sequence,
 )
 
 
@@ -30,17 +28,6 @@ def test_malformed_label_lines_are_data_errors(tmp_path, line):
     path.write_text(line + "\n")
     with pytest.raises(DataError, match=r"bad\.txt:1"):
         read_yolo_labels(path, 100, 100, 7)
-
-
-def test_split_keeps_each_sequence_on_one_side():
-    items = [
-        LabelledImage(f"seq{s:03d}_{f:04d}.jpg", None, f"seq{s:03d}") for s in range(10) for f in range(5)
-    ]
-    train, validation = split_by_sequence(items, 0.2, seed=3)
-    train_sequences = {i.sequence for i in train}
-    validation_sequences = {i.sequence for i in validation}
-    assert len(validation_sequences) == 2 and not train_sequences & validation_sequences
-    assert len(train) + len(validation) == 50
 
 
 def test_scan_folder_and_dataset_on_both_layouts(tmp_path):

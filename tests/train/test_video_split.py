@@ -34,6 +34,17 @@ def test_runs_of_numbers_at_one_size_form_one_group():
     assert groups[4] == groups[5] != groups[3]  # so does a change of image size
 
 
+def test_named_sequences_form_one_group_each():
+    items = [
+        FolderItem(0, LabelledImage(Path(f"seq{s:03d}_{f:04d}.jpg"), None, f"seq{s:03d}"))
+        for s in range(3)
+        for f in range(0, 50, 10)  # numbers far apart: only the sequence name joins them
+    ]
+    groups = video_groups(items, [(512, 512)] * len(items), {})
+    assert len(set(groups)) == 3
+    assert len({groups[i] for i in range(5)}) == 1
+
+
 def test_near_duplicates_join_groups_across_the_numbering():
     items = _items(["00001", "00002", "00010", "00011", "00020"])
     sizes = [(512, 512)] * 5
