@@ -95,6 +95,7 @@ def fit(
             progress = tqdm(
                 train_batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not config.progress
             )
+            loss_sum, loss_steps = 0.0, 0
             for batch in progress:
                 losses = step_loss(model, batch)
                 optimizer.zero_grad(set_to_none=True)
@@ -106,6 +107,7 @@ def fit(
                     for key, value in losses.items():
                         writer.add_scalar(f"train/{key}", float(value.detach()), step)
                     writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
+                loss_sum, loss_steps = loss_sum + losses["loss"].item(), loss_steps + 1
                 progress.set_postfix(loss=f"{losses['loss'].item():.4f}")
                 if config.max_minutes is not None and time.monotonic() - started > config.max_minutes * 60:
                     out_of_time = True
@@ -120,7 +122,12 @@ def fit(
             if is_better(metrics, best, config):
                 best = dict(metrics)
                 torch.save(model.state_dict(), run_dir / BEST_NAME)
-            tqdm.write(f"epoch {epoch}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+            mean_loss = loss_sum / max(1, loss_steps)
+            writer.add_scalar("train/epoch_loss", mean_loss, step)
+            tqdm.write(
+                f"epoch {epoch}: train_loss={mean_loss:.4f}, lr={optimizer.param_groups[0]['lr']:.2e}, "
+                + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+            )
             torch.save(
                 {
                     "model": model.state_dict(),
