@@ -26,6 +26,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from streamer.backends.base import EngineSpec
 from streamer.backends.spec import INPUT_NAME, SPEC_METADATA_KEY, spec_to_json, with_precision
 from streamer.errors import DataError
+from streamer.preprocessing import to_network_input
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 # Quantised operators: the convolutions, the residual and FPN additions and the max pool, so that the
@@ -38,7 +39,8 @@ RECIPES: dict[str, bool] = {"int8-outputs": False, "float-outputs": True}
 
 
 def load_frames(folder: Path, spec: EngineSpec) -> np.ndarray:
-    """Every image in `folder` (sorted by name), resized and normalised for `spec`.
+    """Every image in `folder` (sorted by name), prepared for `spec` as `streamer run` prepares frames
+    (field-of-view crop, resize, normalise: `streamer.preprocessing.to_network_input`).
 
     Returns (N, 3, H, W) float32: RGB scaled to [0, 1], minus spec.mean, divided by spec.std.
     """
@@ -50,16 +52,13 @@ def load_frames(folder: Path, spec: EngineSpec) -> np.ndarray:
     if not paths:
         raise DataError(f"no calibration images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
     height, width = spec.input_size
-    mean = np.asarray(spec.mean, dtype=np.float32)
-    std = np.asarray(spec.std, dtype=np.float32)
     frames = np.empty((len(paths), 3, height, width), dtype=np.float32)
     for index, path in enumerate(paths):
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise DataError(f"cannot read calibration image {path}")
-        rgb = cv2.cvtColor(cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
-        normalised = (rgb.astype(np.float32) / 255.0 - mean) / std
-        frames[index] = normalised.transpose(2, 0, 1)  # (H, W, 3) -> (3, H, W)
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        frames[index] = to_network_input(rgb, spec.input_size, spec.mean, spec.std)[0].numpy()
     return frames
 
 

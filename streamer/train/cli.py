@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -124,7 +126,7 @@ def detector_command(
         alpha=alpha,
         classification_weight=classification_weight,
         augment=AugmentConfig(channel_shift_probability=colour_noise, noise_probability=colour_noise),
-        description=f"architecture {architecture}, {' '.join(str(f) for f in folders)}",
+        command=shlex.join(["streamer", *sys.argv[1:]]),
     )
     _, metrics = train_detector(config)
     typer.echo(json.dumps(metrics, indent=2))

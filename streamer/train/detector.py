@@ -81,7 +81,8 @@ class DetectorTrainConfig:
 
     data: EAD-format folders; output: model folder written at the end (manifest, weights, ONNX, split);
     loop: optimisation settings (run folder, epochs, LR, ...); validation_fraction: share of frames held
-    out by video; split_file: reuse this split instead of drawing one (ensemble members share a split).
+    out by video; split_file: reuse this split instead of drawing one (ensemble members share a split);
+    command: the command line that started the run, recorded in the manifest.
     """
 
     data: tuple[Path, ...]
@@ -97,7 +98,7 @@ class DetectorTrainConfig:
     alpha: float = 0.25
     classification_weight: float = 1.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    description: str = ""
+    command: str = ""
 
 
 def read_class_names(folders: Sequence[Path]) -> tuple[str, ...]:
@@ -300,7 +301,7 @@ def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, A
                 "gamma": config.gamma,
                 "alpha": config.alpha,
                 "classification_weight": config.classification_weight,
-                "description": config.description,
+                "command": config.command,
             },
             "metrics": summary,
         },
