@@ -60,6 +60,9 @@ def detector_command(
     input_size: Annotated[
         int | None, typer.Option(min=32, help="Square input side instead of the architecture's (x32).")
     ] = None,
+    head_depth: Annotated[
+        int | None, typer.Option(min=1, help="Convs in each head instead of the architecture's (depth).")
+    ] = None,
     name: Annotated[str, typer.Option(help="Model name written to the manifest.")] = "detector-lite",
     split: Annotated[
         Path | None,
@@ -111,6 +114,8 @@ def detector_command(
     arch = dict(DETECTOR_ARCHITECTURES[architecture])
     if input_size is not None:
         arch["input_size"] = [input_size, input_size]
+    if head_depth is not None:
+        arch["head_depth"] = head_depth
     torch.set_num_threads(threads)
     config = DetectorTrainConfig(
         data=tuple(folders),
