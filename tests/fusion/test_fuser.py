@@ -133,3 +133,14 @@ def test_wbf_that_does_not_settle_falls_back_to_the_sequential_kernel(
     torch.testing.assert_close(fused.boxes, expected.boxes)
     torch.testing.assert_close(fused.scores, expected.scores)
     assert fused.labels.tolist() == expected.labels.tolist()
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_output_thresholds_cut_each_class_after_fusion(compiled: bool) -> None:
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 90.0, 90.0], [100.0, 0.0, 140.0, 30.0]])
+    detections = Detections(boxes, torch.tensor([0.9, 0.5, 0.5]), torch.tensor([0, 1, 2]))
+    config = FusionConfig(mode="nms", classes=("a", "b", "c"), output_thresholds={"a": 0.95, "b": 0.4})
+    fused = Fuser(config, compiled_cpu=compiled).fuse([detections, detections])
+    assert sorted(fused.labels.tolist()) == [1, 2]  # a cut at 0.95; c has no threshold and stays
+    with pytest.raises(ConfigError, match="output_thresholds"):
+        FusionConfig(output_thresholds={"a": 1.5})
