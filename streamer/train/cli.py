@@ -32,7 +32,13 @@ Patience = Annotated[int, typer.Option(min=0, help="Epochs without improvement b
 
 
 def _loop(
-    run_dir: Path, epochs: int, lr: float, patience: int, max_minutes: float | None, resume: bool
+    run_dir: Path,
+    epochs: int,
+    lr: float,
+    patience: int,
+    max_minutes: float | None,
+    resume: bool,
+    monitor: str = "score",
 ) -> LoopConfig:
     return LoopConfig(
         run_dir=run_dir,
@@ -41,6 +47,7 @@ def _loop(
         plateau_patience=patience,
         max_minutes=max_minutes,
         resume=resume,
+        monitor=monitor,
     )
 
 
@@ -83,6 +90,14 @@ def detector_command(
     colour_noise: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of images with an RGB shift, and with noise (1/9).")
     ] = 1 / 9,
+    monitor: Annotated[
+        str,
+        typer.Option(
+            help="Validation figure that picks the kept epoch and drives the LR decay: score_cross_fitted "
+            "(EAD2019 score, thresholds tuned on the other half of the validation videos), score (tuned on "
+            "all of them) or mAP."
+        ),
+    ] = "score_cross_fitted",
     max_minutes: MaxMinutes = None,
     resume: Resume = False,
     seed: Seed = 0,
@@ -120,7 +135,7 @@ def detector_command(
     config = DetectorTrainConfig(
         data=tuple(folders),
         output=output,
-        loop=_loop(run_dir, epochs, lr, patience, max_minutes, resume),
+        loop=_loop(run_dir, epochs, lr, patience, max_minutes, resume, monitor),
         name=name,
         architecture=arch,
         batch_size=batch_size,

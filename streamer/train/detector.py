@@ -72,6 +72,7 @@ DETECTOR_ARCHITECTURES: dict[str, dict[str, Any]] = {
     "r18": R18_DETECTOR,
     "r50": R50_DETECTOR,
 }
+MONITORS = ("score_cross_fitted", "score", "mAP")  # validation figures that can pick the kept epoch
 VALIDATION_DECODE = DecodeConfig(score_threshold=0.05, top_k=1000, iou_threshold=0.5, max_detections=100)
 
 
@@ -165,16 +166,21 @@ def predict_dataset(
 def validation_metrics(
     ground_truth: Mapping[str, BoxSet], predictions: Mapping[str, BoxSet], classes: Sequence[str]
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """(metrics, per-class thresholds): EAD2019 score with thresholds tuned on this set ("score"), and
-    at the lowest threshold ("score_untuned", "mAP" = its mAP@0.25)."""
+    """(metrics, per-class thresholds): EAD2019 score with thresholds tuned on this set ("score"), with
+    thresholds tuned on the other half of the set ("score_cross_fitted"), and at the lowest threshold
+    ("score_untuned", "mAP" = its mAP@0.25)."""
     try:
         untuned = score_detections(ground_truth, predictions)
     except DataError:
-        return {"score": 0.0, "mAP": 0.0, "IoU": 0.0, "score_untuned": 0.0}, dict.fromkeys(classes, 0.5)
+        empty = dict.fromkeys(
+            ("score", "score_cross_fitted", "mAP", "IoU", "tuned_mAP", "score_untuned"), 0.0
+        )
+        return empty, dict.fromkeys(classes, 0.5)
     thresholds = tune_class_thresholds(ground_truth, predictions, classes)
     tuned = score_detections(ground_truth, apply_thresholds(predictions, thresholds))
     metrics = {
         "score": tuned.score,
+        "score_cross_fitted": cross_fitted_score(ground_truth, predictions, classes),
         "mAP": untuned.mean_ap,
         "IoU": tuned.mean_iou,
         "tuned_mAP": tuned.mean_ap,
@@ -210,6 +216,8 @@ def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, A
 
     Returns the loop result and the validation metrics of the written model.
     """
+    if config.loop.monitor not in MONITORS:
+        raise ConfigError(f"unknown monitor {config.loop.monitor!r}; choose one of {', '.join(MONITORS)}")
     torch.manual_seed(config.seed)
     classes = read_class_names(config.data)
     architecture = {**config.architecture, "num_classes": len(classes)}
@@ -269,9 +277,8 @@ def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, A
         "validation_ead2019_score": round(ead2019.score, 4),
         "validation_ead2019_mAP": round(ead2019.mean_ap, 4),
         "validation_ead2019_IoU": round(ead2019.mean_iou, 4),
-        "validation_ead2019_score_cross_fitted": round(
-            cross_fitted_score(ground_truth, predictions, classes), 4
-        ),
+        "validation_ead2019_score_cross_fitted": round(metrics["score_cross_fitted"], 4),
+        "selected_by": config.loop.monitor,
         "validation_ead2019_iou_within_1.3_mAP": ead2019.iou_within_limit,
         "validation_endocv2020_score": round(endocv.score, 4),
         "validation_mAP_all_scores": round(metrics["mAP"], 4),
