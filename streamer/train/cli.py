@@ -98,6 +98,12 @@ def detector_command(
             "all of them) or mAP."
         ),
     ] = "score_cross_fitted",
+    init_weights: Annotated[
+        Path | None,
+        typer.Option(
+            help="Start from these weights (model.pt, or a run's checkpoint.pt) with a new optimiser."
+        ),
+    ] = None,
     max_minutes: MaxMinutes = None,
     resume: Resume = False,
     seed: Seed = 0,
@@ -147,6 +153,7 @@ def detector_command(
         classification_weight=classification_weight,
         augment=AugmentConfig(channel_shift_probability=colour_noise, noise_probability=colour_noise),
         command=shlex.join(["streamer", *sys.argv[1:]]),
+        init_weights=init_weights,
     )
     _, metrics = train_detector(config)
     typer.echo(json.dumps(metrics, indent=2))

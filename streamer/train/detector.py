@@ -83,7 +83,8 @@ class DetectorTrainConfig:
     data: EAD-format folders; output: model folder written at the end (manifest, weights, ONNX, split);
     loop: optimisation settings (run folder, epochs, LR, ...); validation_fraction: share of frames held
     out by video; split_file: reuse this split instead of drawing one (ensemble members share a split);
-    command: the command line that started the run, recorded in the manifest.
+    command: the command line that started the run, recorded in the manifest; init_weights: start from
+    these weights (a state_dict, or a run's checkpoint.pt) instead of a random initialisation.
     """
 
     data: tuple[Path, ...]
@@ -100,6 +101,7 @@ class DetectorTrainConfig:
     classification_weight: float = 1.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     command: str = ""
+    init_weights: Path | None = None
 
 
 def read_class_names(folders: Sequence[Path]) -> tuple[str, ...]:
@@ -114,6 +116,15 @@ def read_class_names(folders: Sequence[Path]) -> tuple[str, ...]:
     if len(lists) > 1:
         raise DataError(f"the training folders list different classes: {found}")
     return lists.pop() if lists else EAD2019_CLASSES
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A state_dict from a weight file or from a training checkpoint (its "model" entry)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError) as error:
+        raise ConfigError(f"--init-weights: cannot read {path} ({error})") from error
+    return state["model"] if isinstance(state, dict) and "model" in state and "optimizer" in state else state
 
 
 def collect_items(folders: Sequence[Path]) -> list[FolderItem]:
@@ -222,6 +233,8 @@ def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, A
     classes = read_class_names(config.data)
     architecture = {**config.architecture, "num_classes": len(classes)}
     model = build_model(architecture)
+    if config.init_weights is not None and not config.loop.resume:
+        model.load_state_dict(read_weights(config.init_weights))
     split = make_split(config)
     if not split.train or not split.validation:
         raise ConfigError("detector training needs frames on both sides of the split")
@@ -309,6 +322,7 @@ def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, A
                 "alpha": config.alpha,
                 "classification_weight": config.classification_weight,
                 "command": config.command,
+                "init_weights": None if config.init_weights is None else str(config.init_weights),
             },
             "metrics": summary,
         },

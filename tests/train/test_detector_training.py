@@ -61,3 +61,27 @@ def test_training_writes_classes_thresholds_split_and_metrics(tmp_path):
     assert len(split["train"]) + len(split["validation"]) == 30
     assert 0.0 <= metrics["validation_ead2019_score"] <= 1.0
     assert (output / "model.onnx").is_file()
+
+
+def test_a_run_can_start_from_the_weights_of_another(tmp_path):
+    torch.set_num_threads(1)
+    torch.manual_seed(1)
+    start = build_model({**TINY, "num_classes": 8})
+    torch.save(
+        {"model": start.state_dict(), "optimizer": {}}, tmp_path / "checkpoint.pt"
+    )  # a run's checkpoint
+    config = DetectorTrainConfig(
+        data=(EAD2020_SUBSET,),
+        output=tmp_path / "model",
+        loop=LoopConfig(run_dir=tmp_path / "run", epochs=1, lr=0.0, progress=False, monitor="mAP"),
+        architecture=TINY,
+        validation_fraction=0.25,
+        init_weights=tmp_path / "checkpoint.pt",
+    )
+    train_detector(config)
+    trained, manifest = load_model(tmp_path / "model")
+    for name, value in start.state_dict().items():
+        if not name.endswith(("running_mean", "running_var", "num_batches_tracked")):  # BN statistics move
+            assert torch.equal(trained.state_dict()[name], value), name  # lr 0: the weights stay as given
+    training = json.loads((tmp_path / "model" / "manifest.json").read_text())["training"]
+    assert training["init_weights"].endswith("checkpoint.pt") and manifest.metrics["selected_by"] == "mAP"
