@@ -158,7 +158,7 @@ def model(
     and score them over the classes present in its ground truth."""
     from streamer.config import load_profile, with_overrides
     from streamer.evaluate.detector_eval import predict_folder
-    from streamer.evaluate.thresholds import apply_thresholds, tune_class_thresholds
+    from streamer.evaluate.thresholds import apply_thresholds, cross_fitted_score, tune_class_thresholds
     from streamer.pipeline.image_detector import ImageDetector
     from streamer.train.video_split import validation_stems
 
@@ -180,6 +180,11 @@ def model(
         tuned = score_detections(ground_truth, apply_thresholds(predicted, thresholds), metric.value)
         typer.echo("\ntuned per-class thresholds: " + ", ".join(f"{k} = {v}" for k, v in thresholds.items()))
         typer.echo(f"score with them = {tuned.score * 100:.2f}% (tuned on these same frames)")
+        cross_fitted = cross_fitted_score(ground_truth, predicted, classes)
+        typer.echo(
+            f"cross-fitted score = {cross_fitted * 100:.2f}% (each half of the frames thresholded as tuned on the other)"
+        )
+        report["cross_fitted_score"] = cross_fitted
         report["tuned_thresholds"] = thresholds
         report["tuned"] = tuned.to_json()
     if json_path is not None:

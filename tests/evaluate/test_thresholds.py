@@ -5,7 +5,7 @@ import numpy as np
 from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import score_detections
 from streamer.evaluate.folders import folder_class_names, load_annotations
-from streamer.evaluate.thresholds import apply_thresholds, tune_class_thresholds
+from streamer.evaluate.thresholds import apply_thresholds, cross_fitted_score, tune_class_thresholds
 from streamer.paths import EAD2020_SUBSET
 from streamer.types import EAD2020_CLASSES
 
@@ -39,3 +39,14 @@ def test_yolo_folder_reads_its_classes_txt():
     assert folder_class_names(EAD2020_SUBSET / "labels") == EAD2020_CLASSES
     boxes = load_annotations(EAD2020_SUBSET / "labels", predictions=False)
     assert "blood" in {label for box_set in boxes.values() for label in box_set.labels}
+
+
+def test_cross_fitted_score_uses_thresholds_from_the_other_half():
+    truth = {str(i): _set(["a"], [[0, 0, 50, 50]]) for i in range(8)}
+    alike = {str(i): _set(["a", "a"], [[0, 0, 50, 50], [300, 300, 340, 340]], [0.9, 0.2]) for i in range(8)}
+    tuned = score_detections(truth, apply_thresholds(alike, tune_class_thresholds(truth, alike, ["a"])))
+    assert cross_fitted_score(truth, alike, ["a"]) == tuned.score == 1.0  # both halves agree
+    unlike = dict(alike)
+    for i in range(4, 8):  # in the second half the false alarm scores 0.95, above the hit
+        unlike[str(i)] = _set(["a", "a"], [[0, 0, 50, 50], [300, 300, 340, 340]], [0.9, 0.95])
+    assert cross_fitted_score(truth, unlike, ["a"]) < 1.0
