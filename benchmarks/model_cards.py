@@ -39,6 +39,26 @@ Stage 1 picked epochs by the validation score with thresholds tuned on all valid
 turned out to reward luck: its best epoch (14) has a cross-fitted score of 0.155 against 0.173 for its
 last epoch (24), whose weights stage 2 continued. Stage 1 cut the learning rate to 1e-4 after epoch 19.
 In all: 27 epochs, 4,968 steps of 8 frames, about 54 minutes of training.""",
+    "detector-lite-b": """Fine-tuned from the stage-1 weights of `detector-lite` at its epoch 14 (14 epochs from scratch,
+about 26 minutes; `runs/lite320/stage1-best.pt`), as the paper's members all started from one set of
+pretrained weights, with another seed (order, augmentation) and the classification loss ×2:
+
+```
+streamer train detector --output runs/lite-b/model --run-dir runs/lite-b --data ../shared/data/ead2020 \\
+    --split runs/lite320/split.json --architecture lite --name detector-lite-b \\
+    --init-weights runs/lite320/stage1-best.pt --seed 1 --classification-weight 2 \\
+    --epochs 300 --lr 3e-4 --patience 3 --max-minutes 72 --threads 1
+```""",
+    "detector-lite-c": """Fine-tuned from the stage-1 weights of `detector-lite` at its epoch 14 (14 epochs from scratch,
+about 26 minutes; `runs/lite320/stage1-best.pt`), with another seed, focal γ 3.5 and the RGB shift and
+Gaussian noise on a third of the images each (1/9 by default):
+
+```
+streamer train detector --output runs/lite-c/model --run-dir runs/lite-c --data ../shared/data/ead2020 \\
+    --split runs/lite320/split.json --architecture lite --name detector-lite-c \\
+    --init-weights runs/lite320/stage1-best.pt --seed 2 --gamma 3.5 --colour-noise 0.333 \\
+    --epochs 300 --lr 3e-4 --patience 3 --max-minutes 72 --threads 1
+```""",
 }
 
 
@@ -109,6 +129,15 @@ def card(name: str, results: dict[str, Any]) -> str:
         "",
         HISTORY.get(name) or "\n".join(["```", training.get("command", ""), "```"]),
         "",
+        *(
+            []
+            if name == "detector-lite"
+            else [
+                f"This run: {metrics.get('epochs')} epochs ({metrics.get('steps')} steps of 8 frames) in "
+                f"{metrics.get('train_minutes')} minutes.",
+                "",
+            ]
+        ),
         f"Focal loss γ {training.get('gamma')}, α {training.get('alpha')}, classification weight "
         f"{training.get('classification_weight')}; anchors positive at IoU ≥ 0.5, negative below 0.4; Adam at the "
         "learning rates above (1e-3 from scratch: the paper's 1e-5 was for pretrained weights), ×0.1 after "
