@@ -9,7 +9,8 @@ Pictures: engines/<model>/examples/ gets validation frames and frames of the bun
 `streamer run` would draw. quality-lite: accuracy on the last 3 s of the clip against degraded copies.
 
 Usage: python benchmarks/evaluate_shipped_models.py [--data ../shared/data/ead2020] [--models ...]
-       [--profiles lite ensemble] [--frames 00012 ...]
+       [--profiles lite ensemble] [--frames 00012 ...] [--no-classical]
+Models and profiles not measured in a run keep their earlier figures in the record.
 """
 
 from __future__ import annotations
@@ -136,12 +137,17 @@ def main() -> None:
         )
     )
     base = load_profile("lite")
+    out = BENCHMARKS_DIR / "results" / "shipped_models.json"
+    earlier = json.loads(out.read_text()) if out.is_file() else {}
+    kept = {
+        k: v for k, v in earlier.get("models", {}).items() if k == "classical" or (ENGINES_DIR / k).is_dir()
+    }
     results: dict[str, object] = {
         "data": str(args.data),
         "split": str(SPLIT.relative_to(REPO_ROOT)),
         "validation_frames": len(only),
-        "models": {},
-        "profiles": {},
+        "models": kept,
+        "profiles": dict(earlier.get("profiles", {})),
     }
     for name in [*names, *([] if args.no_classical else ["classical"])]:
         config = with_overrides(base, detectors=(name,), classifier="none")
@@ -156,7 +162,6 @@ def main() -> None:
         print(profile, json.dumps(results["profiles"][profile]["shipped_thresholds"]))
     model, manifest = load_model(ENGINES_DIR / "quality-lite")
     results["quality-lite"] = evaluate_quality(model, manifest, DEMO_CLIP)
-    out = BENCHMARKS_DIR / "results" / "shipped_models.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
 

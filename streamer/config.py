@@ -72,7 +72,7 @@ class QualityConfig:
 class DetectorConfig:
     """Artefact detector(s). `models`: one or several engine folders/files ("noop" for a do-nothing engine)."""
 
-    models: tuple[str, ...] = ("detector-lite",)
+    models: tuple[str, ...] = ("detector-lite-c",)
     score_threshold: float | None = None  # None: each model's per-class thresholds from its manifest
     iou_threshold: float = 0.5
     max_detections: int = 100

@@ -49,7 +49,8 @@ class LoopConfig:
 
 @dataclass(frozen=True)
 class LoopResult:
-    """What a run did: epochs and steps completed, best validation metrics and where the best weights are."""
+    """What a run did: epochs and steps completed, best validation metrics, where the best weights are, and
+    the minutes of training over all its resumed parts."""
 
     epochs: int
     steps: int
@@ -76,7 +77,7 @@ def fit(
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
     )
-    epoch, step, best = 0, 0, {config.monitor: float("-inf")}
+    epoch, step, best, earlier_minutes = 0, 0, {config.monitor: float("-inf")}, 0.0
     checkpoint_path = run_dir / CHECKPOINT_NAME
     if config.resume:
         if not checkpoint_path.is_file():
@@ -86,6 +87,7 @@ def fit(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         epoch, step, best = state["epoch"], state["step"], state["best"]
+        earlier_minutes = float(state.get("minutes", 0.0))
     writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=step)
     started = time.monotonic()
     out_of_time = False
@@ -136,6 +138,7 @@ def fit(
                     "epoch": epoch,
                     "step": step,
                     "best": best,
+                    "minutes": earlier_minutes + (time.monotonic() - started) / 60,
                 },
                 checkpoint_path,
             )
@@ -146,7 +149,7 @@ def fit(
         steps=step,
         best=best,
         best_path=run_dir / BEST_NAME,
-        minutes=(time.monotonic() - started) / 60,
+        minutes=earlier_minutes + (time.monotonic() - started) / 60,
     )
 
 
