@@ -191,6 +191,9 @@ def card(name: str, results: dict[str, Any]) -> str:
         "- The validation split holds no frame of the largest group of 512×512 frames (joined by",
         "  near-duplicates into one group of 904 frames, all in training), so it over-represents the other",
         "  resolutions.",
+        "- The bundled laparoscopy clip is not EAD data: on it, red tissue is often boxed as `blood` (see",
+        "  `examples/clip-*`); `make demo` with the `lite` profile finds about 14 `blood` and 16",
+        "  `specularity` boxes per frame there.",
         "- Not for clinical use; not a medical device.",
         "",
     ]
