@@ -1,7 +1,7 @@
 """Engine latency on this CPU: torch fp32, ONNX Runtime fp32 and ONNX Runtime INT8 (QDQ), batch 1 and 8.
 
 Models, all with random weights (timing does not depend on the weight values; accuracy is not measured):
-- lite: RetinaNet with the lite backbone, as shipped in engines/detector-lite (320x320);
+- lite: RetinaNet with the lite backbone, the architecture of the shipped lite detectors (320x320);
 - r50: RetinaNet-ResNet50-FPN, 256-channel heads of depth 4, 512x512;
 - classifier: the lite quality classifier, as shipped in engines/quality-lite (224x224).
 The INT8 models are calibrated on the frames in calibration/laparoscopy/calibrate (as `streamer calibrate`
