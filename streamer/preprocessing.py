@@ -105,6 +105,14 @@ def normalise_on_cpu(pixels: np.ndarray, mean: Sequence[float], std: Sequence[fl
     return normalised
 
 
+def denormalise(batch: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """(B, 3, H, W) float normalised with mean/std → (B, H, W, 3) uint8 RGB on the host."""
+    mean_t = torch.tensor(mean, device=batch.device).view(1, 3, 1, 1)
+    std_t = torch.tensor(std, device=batch.device).view(1, 3, 1, 1)
+    pixels = ((batch * std_t + mean_t) * 255.0).round().clamp(0, 255).to(torch.uint8)
+    return np.ascontiguousarray(pixels.permute(0, 2, 3, 1).cpu().numpy())  # (B, 3, H, W) -> (B, H, W, 3)
+
+
 def crop_and_resize(
     image: np.ndarray, input_size: Sequence[int], *, crop_fov: bool = True, fov_threshold: int = FOV_THRESHOLD
 ) -> tuple[np.ndarray, InputTransform]:

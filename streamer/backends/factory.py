@@ -24,6 +24,7 @@ from streamer.backends.onnxruntime_engine import OnnxRuntimeEngine
 from streamer.backends.spec import (
     IDENTITY_FIELDS,
     SPEC_METADATA_KEY,
+    engine_spec,
     require_same_model,
     require_spec,
     spec_from_json,
@@ -32,7 +33,7 @@ from streamer.backends.spec import (
 from streamer.backends.tensorrt_engine import TensorRTEngine, build_plan, tensorrt_version
 from streamer.backends.torch_engine import TorchEngine
 from streamer.errors import ConfigError, ModelError
-from streamer.models.store import ModelManifest, engine_spec, load_manifest, load_model, sha256_of
+from streamer.models.store import ModelManifest, load_manifest, load_model, sha256_of
 
 BackendChoice = Literal["auto", "torch", "onnxruntime", "tensorrt"]
 BACKENDS: tuple[str, ...] = ("torch", "onnxruntime", "tensorrt")

@@ -10,6 +10,7 @@ import torch
 
 from streamer.backends.base import EngineSpec, Task
 from streamer.errors import ConfigError, ModelError
+from streamer.models.store import ModelManifest
 
 OUTPUT_NAMES: dict[str, tuple[str, ...]] = {"classifier": ("p_bad",), "detector": ("boxes", "scores")}
 INPUT_NAME = "images"
@@ -130,3 +131,19 @@ def with_precision(spec: EngineSpec, precision: str, max_batch: int) -> EngineSp
     if max_batch < 1:
         raise ConfigError(f"max_batch must be >= 1, got {max_batch}")
     return dataclasses.replace(spec, precision=precision, max_batch=max_batch)  # type: ignore[arg-type]
+
+
+def engine_spec(manifest: ModelManifest, *, max_batch: int = 8) -> EngineSpec:
+    """The EngineSpec of a manifest (source_sha256 is the weights' hash)."""
+    return EngineSpec(
+        name=manifest.name,
+        task=manifest.task,  # type: ignore[arg-type]
+        classes=manifest.classes,
+        input_size=manifest.input_size,
+        max_batch=max_batch,
+        mean=manifest.mean,  # type: ignore[arg-type]
+        std=manifest.std,  # type: ignore[arg-type]
+        source_sha256=manifest.sha256,
+        level_sizes=manifest.level_sizes or (),
+        score_thresholds=manifest.score_thresholds,
+    )

@@ -13,9 +13,9 @@ from streamer.fusion import Fuser
 from streamer.overlay import Overlay
 from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocessor
 from streamer.pipeline.models import load_classifier, load_detectors
+from streamer.pipeline.quality_gate import QualityGate
 from streamer.pipeline.runner import warm_up
 from streamer.pipeline.stats import summarize_latencies
-from streamer.quality.gate import QualityGate
 from streamer.sinks.video import H264Encoder
 
 

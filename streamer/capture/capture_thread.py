@@ -10,7 +10,7 @@ from collections.abc import Callable
 from streamer.capture.frame_queue import FrameQueue
 from streamer.capture.source import Source
 from streamer.errors import SourceError
-from streamer.pipeline.ledger import Ledger
+from streamer.ledger import Ledger
 from streamer.types import Frame
 
 

@@ -7,7 +7,7 @@ import torch
 from streamer.backends.base import EngineSpec
 from streamer.classical.detector import ClassicalDetector
 from streamer.errors import ModelError
-from streamer.pipeline.preprocess import denormalise
+from streamer.preprocessing import denormalise
 from streamer.types import EAD2019_CLASSES
 
 CLASSICAL_DETECTOR_INPUT = (512, 512)  # (H, W) the thresholds were tuned at, like EAD2019 frames
@@ -36,7 +36,7 @@ class ClassicalDetectorEngine:
         self._detector = ClassicalDetector()
 
     def infer(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        images = denormalise(batch, self.spec)  # (B, H, W, 3) uint8
+        images = denormalise(batch, self.spec.mean, self.spec.std)  # (B, H, W, 3) uint8
         found = [self._detector.detect(image) for image in images]
         anchors = max((len(d) for d in found), default=0)
         boxes = torch.zeros((len(found), anchors, 4))

@@ -22,7 +22,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from streamer.backends.base import EngineSpec
 from streamer.errors import ModelError
 from streamer.models.anchors import AnchorGenerator
 from streamer.models.classifier import classifier
@@ -223,19 +222,3 @@ def update_manifest(out_dir: str | Path, **updates: Any) -> ModelManifest:
     raw.update(updates)
     path.write_text(json.dumps(raw, indent=2) + "\n")
     return load_manifest(path)
-
-
-def engine_spec(manifest: ModelManifest, *, max_batch: int = 8) -> EngineSpec:
-    """The EngineSpec of a manifest (source_sha256 is the weights' hash)."""
-    return EngineSpec(
-        name=manifest.name,
-        task=manifest.task,  # type: ignore[arg-type]
-        classes=manifest.classes,
-        input_size=manifest.input_size,
-        max_batch=max_batch,
-        mean=manifest.mean,  # type: ignore[arg-type]
-        std=manifest.std,  # type: ignore[arg-type]
-        source_sha256=manifest.sha256,
-        level_sizes=manifest.level_sizes or (),
-        score_thresholds=manifest.score_thresholds,
-    )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from streamer.capture.frame_queue import FrameQueue
 from streamer.pipeline.detector_stage import DetectorStage
 from streamer.pipeline.preprocess import Preprocessor
-from streamer.quality.gate import QualityGate
+from streamer.pipeline.quality_gate import QualityGate
 from streamer.types import Frame, FrameResult
 
 

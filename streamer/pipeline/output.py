@@ -13,8 +13,8 @@ from streamer.capture.frame_queue import FrameQueue
 from streamer.config import BadFramePolicy, OutputConfig
 from streamer.evaluate.coco_json import CocoWriter
 from streamer.evaluate.scorer_txt import write_scorer_txt
+from streamer.ledger import Ledger
 from streamer.overlay import Overlay, StatusLine
-from streamer.pipeline.ledger import Ledger
 from streamer.pipeline.stats import LatencyRecorder
 from streamer.sinks.jsonl import JsonlSink
 from streamer.sinks.video import VideoSink

@@ -42,14 +42,6 @@ def normalise_on_device(pixels: torch.Tensor, spec: EngineSpec) -> torch.Tensor:
     return chw.float().sub_(mean).div_(std)
 
 
-def denormalise(batch: torch.Tensor, spec: EngineSpec) -> np.ndarray:
-    """(B, 3, H, W) float normalised with the spec's mean/std → (B, H, W, 3) uint8 RGB on the host."""
-    mean = torch.tensor(spec.mean, device=batch.device).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std, device=batch.device).view(1, 3, 1, 1)
-    pixels = ((batch * std + mean) * 255.0).round().clamp(0, 255).to(torch.uint8)
-    return np.ascontiguousarray(pixels.permute(0, 2, 3, 1).cpu().numpy())  # (B, 3, H, W) -> (B, H, W, 3)
-
-
 @dataclass
 class PreparedBatch:
     """Crops of one batch of frames and the network inputs made from them, cached per engine input format.

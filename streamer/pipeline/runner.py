@@ -27,12 +27,12 @@ from streamer.capture.source import Source
 from streamer.config import RunConfig
 from streamer.errors import SinkError, StreamerError
 from streamer.fusion import Fuser
+from streamer.ledger import Ledger
 from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocessor
 from streamer.pipeline.inference import InferenceWorker
-from streamer.pipeline.ledger import Ledger
 from streamer.pipeline.models import describe_engine, load_classifier, load_detectors
 from streamer.pipeline.output import OutputSinks, OutputWorker
-from streamer.quality.gate import QualityGate
+from streamer.pipeline.quality_gate import QualityGate
 from streamer.types import Frame, FrameResult
 
 JOIN_POLL_S = 0.2

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from streamer.backends.base import EngineSpec
-from streamer.pipeline.preprocess import denormalise
+from streamer.preprocessing import denormalise
 from streamer.quality.measures import BRIGHT_MEAN, DARK_MEAN, FOCUS_BLURRY, SATURATED_SHARE, measure
 
 CLASSICAL_INPUT_SIZE = (160, 160)
@@ -38,7 +38,7 @@ class ClassicalQualityEngine:
 
     def infer(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """batch: (B, 3, H, W) normalised with the spec's mean/std → {"p_bad": (B,)}."""
-        images = denormalise(batch, self.spec)  # (B, H, W, 3) uint8
+        images = denormalise(batch, self.spec.mean, self.spec.std)  # (B, H, W, 3) uint8
         scores = []
         for image in images:
             measures = measure(image)

@@ -9,10 +9,10 @@ from typing import Any
 from torch import nn
 
 from streamer.backends.export import export_onnx
+from streamer.backends.spec import engine_spec
 from streamer.models.store import (
     ONNX_NAME,
     ModelManifest,
-    engine_spec,
     save_model,
     sha256_of,
     update_manifest,

@@ -13,7 +13,7 @@ from streamer.capture.capture_thread import CaptureThread
 from streamer.capture.frame_queue import FrameQueue, QueuePolicy
 from streamer.capture.source import RawFrame, SourceInfo
 from streamer.errors import SourceError
-from streamer.pipeline.ledger import Ledger
+from streamer.ledger import Ledger
 from streamer.types import Frame
 
 IMAGE = np.zeros((8, 8, 3), np.uint8)

@@ -4,10 +4,10 @@ import shutil
 import pytest
 import torch
 
+from streamer.backends.spec import engine_spec
 from streamer.errors import ModelError
 from streamer.models.store import (
     build_model,
-    engine_spec,
     load_manifest,
     load_model,
     save_model,

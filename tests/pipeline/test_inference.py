@@ -13,8 +13,8 @@ from streamer.fusion import Fuser, FusionConfig
 from streamer.pipeline.detector_stage import DetectorStage
 from streamer.pipeline.inference import InferenceWorker
 from streamer.pipeline.preprocess import Preprocessor
+from streamer.pipeline.quality_gate import QualityGate
 from streamer.preprocessing import InputTransform
-from streamer.quality.gate import QualityGate
 from streamer.types import Detections, Frame, FrameResult
 
 

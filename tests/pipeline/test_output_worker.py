@@ -10,7 +10,7 @@ import pytest
 from streamer.capture.frame_queue import FrameQueue, QueuePolicy
 from streamer.config import OutputConfig
 from streamer.errors import SinkError
-from streamer.pipeline.ledger import Ledger
+from streamer.ledger import Ledger
 from streamer.pipeline.output import OutputSinks, OutputWorker
 from streamer.sinks.jsonl import JsonlSink
 from streamer.types import EAD2019_CLASSES
