@@ -44,15 +44,21 @@ def load_annotations(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
     return {f.stem: read_scorer_txt(f, predictions=predictions) for f in text_files}
 
 
+def read_class_list(folder: Path) -> tuple[str, ...] | None:
+    """The names in `folder/classes.txt` (one a line, index = line number), or None without one."""
+    path = Path(folder) / CLASS_LIST_NAME
+    if not path.is_file():
+        return None
+    return tuple(line.strip() for line in read_lines(path) if line.strip()) or None
+
+
 def folder_class_names(folder: Path) -> tuple[str, ...]:
     """The class list of a YOLO label folder: its classes.txt, that of the folder above a `labels/`
     folder, else the EAD2019 classes."""
-    for candidate in (folder / CLASS_LIST_NAME, folder.parent / CLASS_LIST_NAME):
-        if candidate.is_file() and (candidate.parent == folder or folder.name == "labels"):
-            names = tuple(line.strip() for line in read_lines(candidate) if line.strip())
-            if names:
-                return names
-    return EAD2019_CLASSES
+    names = read_class_list(folder)
+    if names is None and folder.name == "labels":
+        names = read_class_list(folder.parent)
+    return names or EAD2019_CLASSES
 
 
 def find_image(label_file: Path) -> Path:

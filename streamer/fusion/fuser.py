@@ -170,10 +170,9 @@ def _post_filter(fused: list[Detections], containment: float, classes: int) -> l
     ]
 
 
-def _keep_above(detections: Detections, limits: list[float]) -> Detections:
+def _keep_above(detections: Detections, limits: torch.Tensor) -> Detections:
     """The detections whose score reaches the limit of their class (limits: (K,) by label)."""
-    table = torch.tensor(limits, dtype=detections.scores.dtype, device=detections.scores.device)
-    keep = detections.scores >= table[detections.labels]
+    keep = detections.scores >= limits[detections.labels]
     return Detections(detections.boxes[keep], detections.scores[keep], detections.labels[keep])
 
 
@@ -221,7 +220,13 @@ class Fuser:
         fused = self._fuse_all(per_model)
         if not self.config.output_thresholds:
             return fused
-        limits = [self.config.output_thresholds.get(name, 0.0) for name in self.config.classes]
+        if not fused:
+            return fused
+        limits = torch.tensor(  # (K,) one table for the whole batch
+            [self.config.output_thresholds.get(name, 0.0) for name in self.config.classes],
+            dtype=fused[0].scores.dtype,
+            device=fused[0].scores.device,
+        )
         return [_keep_above(detections, limits) for detections in fused]
 
     def _fuse_all(self, per_model: Sequence[Sequence[Detections]]) -> list[Detections]:

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from streamer.errors import ConfigError, DataError
 from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import score_detections
+from streamer.evaluate.folders import read_class_list
 from streamer.evaluate.thresholds import apply_thresholds, cross_fitted_score, tune_class_thresholds
 from streamer.fusion.decode import DecodeConfig, decode_detections
 from streamer.models.losses import DetectionLoss
@@ -39,7 +40,6 @@ from streamer.types import EAD2019_CLASSES
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-CLASSES_NAME = "classes.txt"
 SMALL_ANCHORS = [16, 32, 64, 128, 256]  # specularities and bubbles are mostly under 16 px at 320x320
 LITE_DETECTOR: dict[str, Any] = {
     "builder": "retinanet",
@@ -107,11 +107,7 @@ class DetectorTrainConfig:
 def read_class_names(folders: Sequence[Path]) -> tuple[str, ...]:
     """The class list of the folders (`classes.txt`, one name a line); the EAD2019 classes when none has
     one. Folders that disagree are an error."""
-    found = {}
-    for folder in folders:
-        path = Path(folder) / CLASSES_NAME
-        if path.is_file():
-            found[str(folder)] = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+    found = {str(folder): names for folder in folders if (names := read_class_list(Path(folder)))}
     lists = set(found.values())
     if len(lists) > 1:
         raise DataError(f"the training folders list different classes: {found}")
