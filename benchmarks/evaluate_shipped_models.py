@@ -6,7 +6,8 @@ and fusion) on the validation videos of the split shipped with engines/detector-
 the thresholds a user sees (the manifests', or the profile's fused ones) and at score >= 0.05 (full
 precision-recall curve, mAP). The classical detector is scored the same way for comparison.
 Pictures: engines/<model>/examples/ gets validation frames and frames of the bundled clip with the boxes
-`streamer run` would draw. quality-lite: accuracy on the last 3 s of the clip against degraded copies.
+`streamer run` would draw. quality-lite: accuracy on the last 3 s of the clip against degraded copies
+(its figures on the validation videos: benchmarks/quality_figures.py).
 
 Usage: python benchmarks/evaluate_shipped_models.py [--data ../shared/data/ead2020] [--models ...]
        [--profiles lite ensemble] [--frames 00012 ...] [--no-classical]
@@ -33,7 +34,7 @@ from streamer.models.store import load_manifest, load_model
 from streamer.overlay import Overlay
 from streamer.paths import BENCHMARKS_DIR, DEMO_CLIP, ENGINES_DIR, REPO_ROOT
 from streamer.pipeline.image_detector import ImageDetector
-from streamer.train.quality import evaluate_quality, read_video_frames
+from streamer.train.quality import evaluate_clip, read_video_frames
 from streamer.train.video_split import validation_stems
 from streamer.types import Detections
 
@@ -161,7 +162,8 @@ def main() -> None:
         results["profiles"][profile] = evaluate(config, args.data, only, None)
         print(profile, json.dumps(results["profiles"][profile]["shipped_thresholds"]))
     model, manifest = load_model(ENGINES_DIR / "quality-lite")
-    results["quality-lite"] = evaluate_quality(model, manifest, DEMO_CLIP)
+    threshold = manifest.score_thresholds[0] if manifest.score_thresholds else 0.5
+    results["quality-lite"] = evaluate_clip(model, manifest, DEMO_CLIP, threshold=threshold)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
 

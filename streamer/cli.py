@@ -12,7 +12,7 @@ import typer
 from streamer.backends.cli import build_command, calibrate_command
 from streamer.errors import StreamerError
 from streamer.evaluate.cli import app as eval_app
-from streamer.models.classify_cli import classify_command
+from streamer.pipeline.classify_cli import classify_command
 from streamer.synthetic.cli import app as synth_app
 from streamer.train.cli import app as train_app
 
@@ -57,7 +57,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     frames = summary["frames"]
     e2e = summary["latency_ms"].get("e2e", {})
     print(
-        f"{frames['processed']} frames processed ({frames['good']} good, {frames['bad']} bad, "
+        f"{frames['processed']} frames processed ({frames['good']} good, {frames['bad']} bad in "
+        f"{frames['good_runs']} good and {frames['bad_runs']} bad runs, "
         f"{frames['dropped_total']} dropped) at {summary['fps']:.1f} fps; "
         f"end-to-end latency p50 {e2e.get('p50', 0):.1f} ms, p99 {e2e.get('p99', 0):.1f} ms"
     )

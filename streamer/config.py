@@ -62,10 +62,26 @@ class PreprocessConfig:
 
 @dataclass(frozen=True)
 class QualityConfig:
-    """Quality gate. `model`: engine folder or file, or "none" (every frame good) or "noop"."""
+    """Quality gate. `model`: engine folder or file, or "none" (every frame good) or "noop" or "classical".
+
+    threshold: bad when p_bad >= this (None: the model's own, from its manifest); on video, with
+    `hysteresis`, a good sequence turns bad after `bad_after` bad frames in a row and good again after
+    `good_after` good ones (image folders are judged frame by frame).
+    """
 
     model: str = "quality-lite"
-    threshold: float = 0.5
+    threshold: float | None = None
+    hysteresis: bool = True
+    bad_after: int = 3
+    good_after: int = 5
+
+    def __post_init__(self) -> None:
+        if self.threshold is not None and not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"quality threshold must be in (0, 1), got {self.threshold}")
+        if self.bad_after < 1 or self.good_after < 1:
+            raise ConfigError(
+                f"quality bad_after and good_after must be >= 1, got {self.bad_after}, {self.good_after}"
+            )
 
 
 @dataclass(frozen=True)

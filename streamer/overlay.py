@@ -82,6 +82,8 @@ class Overlay:
     def _draw_badge(self, canvas: np.ndarray, verdict: Verdict, unit: int) -> None:
         colour = GOOD_COLOUR if verdict.is_good else BAD_COLOUR
         text = f"{verdict.label.value.upper()} p_bad {verdict.p_bad:.2f}"
+        if not verdict.is_good and verdict.causes:
+            text += " " + ", ".join(f"{c} {verdict.causes[c]:.0%}" for c in verdict.main_causes())
         (width, height), _ = cv2.getTextSize(text, FONT, 0.5 * unit, unit)
         margin = 6 * unit
         cv2.rectangle(

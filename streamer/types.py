@@ -6,6 +6,7 @@ Boxes are x1, y1, x2, y2 in pixels of the frame they refer to.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -141,6 +142,10 @@ class Detections:
         ]
 
 
+QUALITY_CAUSES: tuple[str, ...] = ("blur", "exposure", "saturation")  # what a quality gate explains
+MAIN_CAUSE_SHARE = 0.25  # a cause covering this share of the frame is named on the overlay
+
+
 class QualityLabel(StrEnum):
     GOOD = "good"
     BAD = "bad"
@@ -148,11 +153,18 @@ class QualityLabel(StrEnum):
 
 @dataclass(frozen=True)
 class Verdict:
-    """Frame quality decision: label, probability that the frame is bad, and human-readable reasons."""
+    """Frame quality decision.
+
+    label: the decision (after any hysteresis); p_bad: the classifier's probability that the frame is bad;
+    causes: share of the frame (0–1) that is blurred, badly exposed and saturated, keyed by QUALITY_CAUSES
+    (empty when the classifier gives none); frame_label: the frame's own label before hysteresis (None when
+    no hysteresis ran).
+    """
 
     label: QualityLabel
     p_bad: float
-    reasons: tuple[str, ...] = ()
+    causes: Mapping[str, float] = field(default_factory=dict)
+    frame_label: QualityLabel | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.p_bad <= 1.0:
@@ -161,6 +173,12 @@ class Verdict:
     @property
     def is_good(self) -> bool:
         return self.label is QualityLabel.GOOD
+
+    def main_causes(self, at_least: float = MAIN_CAUSE_SHARE) -> list[str]:
+        """Causes covering at least `at_least` of the frame, largest first; the largest alone when none does."""
+        ranked = sorted(self.causes, key=lambda cause: -self.causes[cause])
+        chosen = [cause for cause in ranked if self.causes[cause] >= at_least]
+        return chosen or ranked[:1]
 
 
 @dataclass

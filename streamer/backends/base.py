@@ -1,7 +1,9 @@
 """The Engine protocol and the EngineSpec that every engine carries.
 
 An engine maps a normalised float batch (B, 3, H, W) to named output tensors:
-- task "classifier": {"p_bad": (B,) probability that the frame is bad}
+- task "classifier": {"p_bad": (B,) probability that the frame is bad,
+                      "causes": (B, C) share of the frame blurred, badly exposed, saturated
+                      (streamer.types.QUALITY_CAUSES order)}
 - task "detector":   {"boxes": (B, A, 4) x1 y1 x2 y2 in network-input pixels,
                       "scores": (B, A, K) per-class probabilities}
 """
@@ -25,7 +27,7 @@ class EngineSpec:
     mean/std: per-channel normalisation applied to RGB values scaled to [0, 1];
     source_sha256: hash of the model file the engine was built from; level_sizes: detectors' anchors per
     FPN level in output order (empty: one level); score_thresholds: per-class score thresholds chosen for
-    the model (empty: the profile's single threshold).
+    a detector, or a classifier's p_bad threshold as a 1-tuple (empty: the profile's threshold).
     """
 
     name: str

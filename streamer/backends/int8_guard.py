@@ -4,7 +4,8 @@ Detector: both outputs are decoded the same way (score >= `score_threshold`, cla
 detections are taken as ground truth and scored against the INT8 detections with the EAD2019 scorer
 (0.6 mAP + 0.4 IoU, in points: FP32 against itself scores 100). Box agreement is the share of FP32 boxes
 that an INT8 box of the same class overlaps with IoU >= 0.5.
-Classifier: the share of frames whose good/bad label (p_bad >= 0.5) is the same.
+Classifier: the share of frames whose good/bad label (p_bad >= the model's threshold, else 0.5) is the
+same.
 For scale, a detector's report also gives `fp32_noise_loss_points`: the score FP32 itself loses when
 seeded Gaussian noise of one grey level (sigma 1/255 before normalisation) is added to the frames. A
 detector whose boxes sit near the score threshold loses points to any small change of its input.
@@ -186,7 +187,8 @@ def check_int8(
     candidate = _run(int8_engine, torch.from_numpy(frames))
     if spec.task == "classifier":
         p_bad_fp32, p_bad_int8 = reference.outputs["p_bad"], candidate["p_bad"]
-        disagreement = float(((p_bad_fp32 >= 0.5) != (p_bad_int8 >= 0.5)).float().mean())
+        threshold = spec.score_thresholds[0] if spec.score_thresholds else 0.5
+        disagreement = float(((p_bad_fp32 >= threshold) != (p_bad_int8 >= threshold)).float().mean())
         metrics = {
             "label_agreement": 1.0 - disagreement,
             "max_abs_p_bad_difference": float((p_bad_fp32 - p_bad_int8).abs().max()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from streamer.backends.base import EngineSpec, Task
-from streamer.types import EAD2019_CLASSES
+from streamer.types import EAD2019_CLASSES, QUALITY_CAUSES
 
 NOOP_INPUT_SIZE = (320, 320)
 
@@ -21,10 +21,13 @@ class NoopEngine:
         self.device = torch.device(device)
 
     def infer(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        """batch: (B, 3, H, W) → {"p_bad": (B,)} or {"boxes": (B, 0, 4), "scores": (B, 0, 7)}."""
+        """batch: (B, 3, H, W) → {"p_bad": (B,), "causes": (B, C)} or {"boxes": (B, 0, 4), "scores": (B, 0, K)}."""
         size = batch.shape[0]
         if self.spec.task == "classifier":
-            return {"p_bad": torch.zeros(size, device=self.device)}
+            return {
+                "p_bad": torch.zeros(size, device=self.device),
+                "causes": torch.zeros((size, len(QUALITY_CAUSES)), device=self.device),
+            }
         return {
             "boxes": torch.zeros((size, 0, 4), device=self.device),
             "scores": torch.zeros((size, 0, len(self.spec.classes)), device=self.device),

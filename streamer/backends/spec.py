@@ -11,8 +11,12 @@ import torch
 from streamer.backends.base import EngineSpec, Task
 from streamer.errors import ConfigError, ModelError
 from streamer.models.store import ModelManifest
+from streamer.types import QUALITY_CAUSES
 
-OUTPUT_NAMES: dict[str, tuple[str, ...]] = {"classifier": ("p_bad",), "detector": ("boxes", "scores")}
+OUTPUT_NAMES: dict[str, tuple[str, ...]] = {
+    "classifier": ("p_bad", "causes"),
+    "detector": ("boxes", "scores"),
+}
 INPUT_NAME = "images"
 SPEC_METADATA_KEY = "streamer.spec"  # ONNX metadata entry holding the spec as JSON
 IDENTITY_FIELDS: tuple[str, ...] = ("name", "task", "classes", "input_size", "mean", "std", "source_sha256")
@@ -111,7 +115,7 @@ def check_outputs(spec: EngineSpec, outputs: dict[str, torch.Tensor], batch_size
     if sorted(outputs) != sorted(names):
         raise ModelError(f"model {spec.name!r} returns outputs {list(outputs)}, expected {list(names)}")
     if spec.task == "classifier":
-        expected_shapes = {"p_bad": (batch_size,)}
+        expected_shapes = {"p_bad": (batch_size,), "causes": (batch_size, len(QUALITY_CAUSES))}
     else:
         anchors = outputs["boxes"].shape[1] if outputs["boxes"].ndim == 3 else -1
         expected_shapes = {

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from streamer.capture.source import RawFrame, SourceInfo
 from streamer.errors import SourceError
@@ -34,12 +35,22 @@ def list_images(spec: str) -> list[Path]:
     return sorted(paths, key=lambda p: p.name)
 
 
+def read_image_file(path: Path) -> np.ndarray:
+    """H×W×3 uint8 RGB pixels of an image file; SourceError when missing or undecodable."""
+    if not path.is_file():
+        raise SourceError(f"no such file: {path}")
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise SourceError(f"cannot read image {path} (corrupt or unsupported)")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 class ImageSource:
     """Images as a clip at 25 fps (pts = position, time_base = 1/25 s). Unreadable images raise SourceError."""
 
     def __init__(self, spec: str) -> None:
         self._paths = list_images(spec)
-        first = self._load(self._paths[0])
+        first = read_image_file(self._paths[0])
         self.info = SourceInfo(
             id=spec,
             is_live=False,
@@ -47,16 +58,8 @@ class ImageSource:
             width=first.shape[1],
             height=first.shape[0],
             frame_count=len(self._paths),
+            is_stills=True,
         )
-
-    @staticmethod
-    def _load(path: Path):  # -> np.ndarray H×W×3 uint8 RGB
-        if not path.is_file():
-            raise SourceError(f"no such file: {path}")
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise SourceError(f"cannot read image {path} (corrupt or unsupported)")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     @property
     def paths(self) -> list[Path]:
@@ -65,7 +68,7 @@ class ImageSource:
     def read(self) -> Iterator[RawFrame]:
         for position, path in enumerate(self._paths):
             started = time.monotonic_ns()
-            image = self._load(path)
+            image = read_image_file(path)
             yield RawFrame(
                 image=image, pts=position, time_base=1 / STILLS_FPS, decode_ns=time.monotonic_ns() - started
             )

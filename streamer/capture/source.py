@@ -25,7 +25,8 @@ class RawFrame:
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """What is known about a source once open. fps may be None (stills); frame_count None when unknown."""
+    """What is known about a source once open. fps may be None (stills); frame_count None when unknown;
+    is_stills: unrelated pictures (an image folder), not a video: each is judged on its own."""
 
     id: str
     is_live: bool
@@ -33,6 +34,7 @@ class SourceInfo:
     width: int
     height: int
     frame_count: int | None = None
+    is_stills: bool = False
 
 
 class Source(Protocol):

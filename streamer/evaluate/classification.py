@@ -48,6 +48,22 @@ class QualityMetrics:
     def auc(self) -> float | None:
         return None if self.roc is None else self.roc.auc
 
+    @property
+    def sensitivity(self) -> float:
+        """Share of bad frames called bad (recall of "bad")."""
+        return self.recall
+
+    @property
+    def specificity(self) -> float:
+        """Share of good frames called good; 0 when there are none."""
+        good = self.confusion[0].sum()
+        return float(self.confusion[0, 0] / good) if good else 0.0
+
+    @property
+    def balanced_accuracy(self) -> float:
+        """Mean of sensitivity and specificity."""
+        return (self.sensitivity + self.specificity) / 2
+
     def to_json(self) -> dict[str, object]:
         """JSON-ready report; roc thresholds use null for +inf."""
         roc = None
@@ -67,6 +83,9 @@ class QualityMetrics:
             "accuracy": self.accuracy,
             "precision": self.precision,
             "recall": self.recall,
+            "sensitivity": self.sensitivity,
+            "specificity": self.specificity,
+            "balanced_accuracy": self.balanced_accuracy,
             "f1": self.f1,
             "auc": self.auc,
             "kappa": self.kappa,
@@ -135,3 +154,18 @@ def roc_curve(is_bad: np.ndarray, p_bad: np.ndarray) -> RocCurve:
         true_positive_rate=np.r_[0.0, true_positives / np.count_nonzero(is_bad)],
         thresholds=np.r_[np.inf, sorted_p[group_ends]],
     )
+
+
+def best_balanced_threshold(is_bad: np.ndarray, p_bad: np.ndarray) -> float:
+    """The p_bad threshold with the highest balanced accuracy (Youden's J) over the observed values: the
+    midpoint between that value and the next lower one, so that nearby scores fall the same way; 0.5 when
+    the ground truth holds a single class."""
+    is_bad = np.asarray(is_bad, dtype=bool)
+    p_bad = np.asarray(p_bad, dtype=np.float64)
+    if not 0 < is_bad.sum() < is_bad.size:
+        return 0.5
+    roc = roc_curve(is_bad, p_bad)
+    best = int(np.argmax(roc.true_positive_rate[1:] - roc.false_positive_rate[1:])) + 1
+    values = roc.thresholds
+    lower = values[best + 1] if best + 1 < len(values) else 0.0
+    return float((values[best] + lower) / 2)

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from streamer.errors import ConfigError
@@ -14,6 +15,7 @@ from streamer.evaluate.classification import quality_metrics
 from streamer.evaluate.detection_score import score_detections
 from streamer.evaluate.folders import load_annotations
 from streamer.evaluate.plots import plot_detection, plot_quality
+from streamer.evaluate.quality_eval import cause_errors, example_sheet, judge_folder
 from streamer.evaluate.quality_inputs import (
     join_on_index,
     read_quality_labels,
@@ -66,6 +68,26 @@ def detections(
 
 @app.command()
 def quality(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="EAD-format folder labelled by the rule (bad: blur, contrast and saturation boxes cover at "
+            "least half of the frame): run the profile's quality gate on it as `streamer run` does."
+        ),
+    ] = None,
+    split: Annotated[
+        Path | None, typer.Option(help="With --data: score only the validation frames of this split.json.")
+    ] = None,
+    profile: Annotated[str, typer.Option(help="With --data: profile whose gate is scored.")] = "lite",
+    classifier: Annotated[
+        str | None, typer.Option(help="With --data: quality model instead of the profile's, or classical.")
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="With --data: auto, torch, onnxruntime or tensorrt.")
+    ] = None,
+    examples: Annotated[
+        Path | None, typer.Option(help="With --data: write a PNG of example frames and their verdicts here.")
+    ] = None,
     pred: Annotated[
         Path | None,
         typer.Option(help="JSONL: objects with 'index' and 'quality.p_bad', 'verdict.p_bad' or 'p_bad'."),
@@ -78,31 +100,76 @@ def quality(
         Path | None, typer.Option(help="Instead of --pred/--gt: one CSV 'id,label,p_bad'.")
     ] = None,
     threshold: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="A frame is called bad when p_bad >= this.")
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="A frame is called bad when p_bad >= this (default: the model's own, or 0.5).",
+        ),
+    ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help=_JSON_HELP)] = None,
     plots: Annotated[Path | None, typer.Option(help="Write confusion-matrix and ROC PNGs here.")] = None,
 ) -> None:
-    """Score the good/bad quality classifier (bad is the positive class).
+    """Score the good/bad quality gate (bad is the positive class): accuracy, sensitivity, specificity,
+    balanced accuracy, ROC AUC, Cohen's κ.
 
-    Labels are bad/good or 1/0 (1 = bad). Give either --pred with --gt, or --table.
+    Give --data (a labelled folder, judged here), or --pred with --gt, or --table.
+    Labels in --gt and --table are bad/good or 1/0 (1 = bad).
     """
-    if table is not None and (pred is not None or gt is not None):
-        raise ConfigError("give either --table, or --pred with --gt, not both")
+    given = [name for name, value in (("--data", data), ("--table", table), ("--pred", pred)) if value]
+    if len(given) != 1 or (pred is None) != (gt is None):
+        raise ConfigError("give one of --data FOLDER, --pred with --gt, or --table")
     left_out = 0
-    if table is not None:
+    extra: dict[str, object] = {}
+    if data is not None:
+        is_bad, p_bad, threshold, extra = _judge_labelled_folder(
+            data, split, profile, classifier, backend, threshold, examples
+        )
+    elif table is not None:
         _, is_bad, p_bad = read_quality_table(table)
-    elif pred is not None and gt is not None:
-        is_bad, p_bad, left_out = join_on_index(read_quality_labels(gt), read_quality_predictions(pred))
     else:
-        raise ConfigError("give --pred with --gt, or --table")
-    metrics = quality_metrics(is_bad, p_bad, threshold)
+        assert pred is not None and gt is not None
+        is_bad, p_bad, left_out = join_on_index(read_quality_labels(gt), read_quality_predictions(pred))
+    metrics = quality_metrics(is_bad, p_bad, 0.5 if threshold is None else threshold)
     typer.echo(format_quality_report(metrics, left_out))
+    if extra.get("cause_mean_abs_error"):
+        errors = extra["cause_mean_abs_error"]
+        assert isinstance(errors, dict)
+        typer.echo("cause share, mean abs error: " + ", ".join(f"{k} {v:.3f}" for k, v in errors.items()))
     if json_path is not None:
-        _write_json(json_path, {**metrics.to_json(), "labels_without_prediction": left_out})
+        _write_json(json_path, {**metrics.to_json(), "labels_without_prediction": left_out, **extra})
     if plots is not None:
         for path in plot_quality(metrics, plots):
             typer.echo(f"wrote {path}")
+
+
+def _judge_labelled_folder(
+    data: Path,
+    split: Path | None,
+    profile: str,
+    classifier: str | None,
+    backend: str | None,
+    threshold: float | None,
+    examples: Path | None,
+) -> tuple[np.ndarray, np.ndarray, float, dict[str, object]]:
+    """(is_bad, p_bad, threshold in use, extra report fields) of the profile's gate on a labelled folder."""
+    from streamer.config import load_profile, with_overrides
+    from streamer.pipeline.image_classifier import ImageClassifier
+    from streamer.train.video_split import validation_stems
+
+    config = with_overrides(
+        load_profile(profile), backend=backend, classifier=classifier, quality_threshold=threshold
+    )
+    only = None if split is None else validation_stems(split, data)
+    with ImageClassifier(config) as judge:
+        judged = judge_folder(judge, data, only)
+        used_threshold, model = judge.threshold, judge.name
+    extra: dict[str, object] = {"model": model, "cause_mean_abs_error": cause_errors(judged)}
+    if examples is not None:
+        typer.echo(f"wrote {example_sheet(judged, examples)}")
+    is_bad = np.array([frame.truth.bad for frame in judged], dtype=bool)
+    p_bad = np.array([frame.verdict.p_bad for frame in judged], dtype=np.float64)
+    return is_bad, p_bad, used_threshold, extra
 
 
 def _write_json(path: Path, report: dict[str, object]) -> None:

@@ -43,17 +43,20 @@ def format_detection_report(score: DetectionScore) -> str:
 
 
 def format_quality_report(metrics: QualityMetrics, n_without_prediction: int = 0) -> str:
-    """Accuracy, precision, recall, F1, AUC, κ (bad = positive class) and the confusion matrix."""
+    """Accuracy, sensitivity, specificity, balanced accuracy, precision, F1, AUC, κ (bad = positive class)
+    and the confusion matrix."""
     (tn, fp), (fn, tp) = metrics.confusion.tolist()
     auc = "undefined (one class in the ground truth)" if metrics.auc is None else f"{metrics.auc:.4f}"
     lines = [
         f"quality classifier, {tn + fp + fn + tp} frames, bad when p_bad >= {metrics.threshold:g}",
-        f"accuracy  = {metrics.accuracy:.4f}",
-        f"precision = {metrics.precision:.4f}",
-        f"recall    = {metrics.recall:.4f}",
-        f"f1        = {metrics.f1:.4f}",
-        f"auc       = {auc}",
-        f"kappa     = {metrics.kappa:.4f}",
+        f"accuracy          = {metrics.accuracy:.4f}",
+        f"sensitivity (bad) = {metrics.sensitivity:.4f}",
+        f"specificity       = {metrics.specificity:.4f}",
+        f"balanced accuracy = {metrics.balanced_accuracy:.4f}",
+        f"precision         = {metrics.precision:.4f}",
+        f"f1                = {metrics.f1:.4f}",
+        f"ROC AUC           = {auc}",
+        f"Cohen's kappa     = {metrics.kappa:.4f}",
         "confusion (rows truth, columns predicted):",
         "            good     bad",
         f"  good  {tn:8d}{fp:8d}",

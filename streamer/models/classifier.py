@@ -1,7 +1,9 @@
-"""Frame-quality classifiers (good / bad): EfficientNet-B0 (Tan and Le) and a lite CNN.
+"""Frame-quality classifiers (good / bad, and why): EfficientNet-B0 (Tan and Le) and a lite CNN.
 
-Input: (B, 3, H, W) normalised float. `model(x)` -> {"p_bad": (B,) probability that the frame is bad};
-`model.forward_train(x)` -> logits (B, 2) in the order (good, bad).
+Input: (B, 3, H, W) normalised float. `model(x)` -> {"p_bad": (B,) probability that the frame is bad,
+"causes": (B, C) share of the frame that is blurred, badly exposed and saturated (QUALITY_CAUSES order)}.
+`model.forward_train(x)` -> (bad logit (B,), coverage logits (B, C + 1, H/32, W/32)): per cell of the
+stride-32 grid, the logit that the cell is covered by each cause, then by any of them.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from torch import nn
 
 from streamer.errors import ConfigError
 from streamer.models.backbones import LiteBackbone
+from streamer.types import QUALITY_CAUSES
 
 QUALITY_CLASSES: tuple[str, ...] = ("good", "bad")
+COVERAGE_CHANNELS = len(QUALITY_CAUSES) + 1  # each cause, then their union
 CLASSIFIER_BACKBONES: tuple[str, ...] = ("efficientnet_b0", "lite")
 
 # expand ratio, output channels, repeats, first stride, kernel: the B0 stages
@@ -112,7 +116,7 @@ class LiteFeatures(nn.Module):
 
 
 class QualityClassifier(nn.Module):
-    """Features -> global average pool -> dropout -> linear (good, bad)."""
+    """Features -> (global average pool -> dropout -> linear: bad logit) and (1x1 conv: coverage logits)."""
 
     def __init__(self, *, features: nn.Module, input_size: tuple[int, int], dropout: float = 0.2) -> None:
         super().__init__()
@@ -120,16 +124,20 @@ class QualityClassifier(nn.Module):
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(features.out_channels, len(QUALITY_CLASSES))
+        self.fc = nn.Linear(features.out_channels, 1)
+        self.coverage = nn.Conv2d(features.out_channels, COVERAGE_CHANNELS, 1)
 
-    def forward_train(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, 3, H, W) -> logits (B, 2) (good, bad)."""
-        pooled = self.pool(self.features(x)).flatten(1)  # (B, C, 1, 1) -> (B, C)
-        return self.fc(self.dropout(pooled))
+    def forward_train(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, 3, H, W) -> (bad logit (B,), coverage logits (B, C + 1, H/32, W/32))."""
+        features = self.features(x)
+        pooled = self.pool(features).flatten(1)  # (B, F, 1, 1) -> (B, F)
+        return self.fc(self.dropout(pooled))[:, 0], self.coverage(features)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """x (B, 3, H, W) -> {"p_bad": (B,)}."""
-        return {"p_bad": torch.softmax(self.forward_train(x), dim=1)[:, 1]}
+        """x (B, 3, H, W) -> {"p_bad": (B,), "causes": (B, C) fractions of the frame}."""
+        bad_logit, coverage = self.forward_train(x)
+        causes = torch.sigmoid(coverage[:, : len(QUALITY_CAUSES)]).mean(dim=(2, 3))
+        return {"p_bad": torch.sigmoid(bad_logit), "causes": causes}
 
 
 def classifier(

@@ -1,5 +1,5 @@
-"""Quality prediction with a stored model (torch, CPU): the reference used by `streamer classify` and
-quality training. The streaming pipeline runs engines instead.
+"""Quality prediction with a stored model (torch, CPU), for quality training and its clip test.
+`streamer run` and `streamer classify` run engines instead, through the same preprocessing.
 
 Images are H×W×3 uint8 RGB, cropped to the field of view and resized as `streamer run` does.
 """

@@ -51,7 +51,7 @@ class ModelManifest:
     onnx_sha256: str | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
     manifest_path: Path | None = None
-    score_thresholds: tuple[float, ...] = ()
+    score_thresholds: tuple[float, ...] = ()  # detectors: per class; classifiers: (p_bad threshold,)
 
     @property
     def level_sizes(self) -> tuple[int, ...] | None:
@@ -62,11 +62,12 @@ class ModelManifest:
 
 
 def _score_thresholds(raw: Mapping[str, Any], manifest_path: Path) -> tuple[float, ...]:
-    """The manifest's per-class `score_thresholds` {class: threshold} in class order; () when absent."""
+    """The manifest's `score_thresholds` in class order: {class: threshold} for a detector, {"bad": p_bad
+    threshold} for a classifier (a 1-tuple); () when absent."""
     table = raw.get("score_thresholds")
     if not table:
         return ()
-    classes = [str(c) for c in raw["classes"]]
+    classes = ["bad"] if raw.get("task") == "classifier" else [str(c) for c in raw["classes"]]
     if not isinstance(table, dict) or set(table) != set(classes):
         raise ModelError(f"{manifest_path}: score_thresholds must give one threshold for each class")
     return tuple(float(table[name]) for name in classes)

@@ -15,11 +15,12 @@ from streamer.evaluate.coco_json import CocoWriter
 from streamer.evaluate.scorer_txt import write_scorer_txt
 from streamer.ledger import Ledger
 from streamer.overlay import Overlay, StatusLine
+from streamer.pipeline.hysteresis import RunCounter
 from streamer.pipeline.stats import LatencyRecorder
 from streamer.sinks.jsonl import JsonlSink
 from streamer.sinks.video import VideoSink
 from streamer.sinks.window import WindowSink
-from streamer.types import Frame, FrameResult
+from streamer.types import Frame, FrameResult, QualityLabel, Verdict
 
 STATUS_WINDOW = 50  # frames over which the status line's fps and latency are averaged
 
@@ -33,17 +34,24 @@ def frame_record(
         "index": result.frame.index,
         "pts": result.frame.pts,
         "time_s": round(result.frame.seconds, 6),
-        "quality": None
-        if verdict is None
-        else {
-            "label": verdict.label.value,
-            "p_bad": round(verdict.p_bad, 4),
-            "reasons": list(verdict.reasons),
-        },
+        "quality": None if verdict is None else quality_record(verdict),
         "detections": detections,
         "latency_ms": {stage: round(value, 3) for stage, value in latency_ms.items()},
         "dropped": result.dropped,
     }
+
+
+def quality_record(verdict: Verdict) -> dict[str, Any]:
+    """The `quality` object of a frame record: label, p_bad, reasons {cause: share of the frame} and, under
+    hysteresis, the frame's own label."""
+    record: dict[str, Any] = {
+        "label": verdict.label.value,
+        "p_bad": round(verdict.p_bad, 4),
+        "reasons": {cause: round(share, 4) for cause, share in verdict.causes.items()},
+    }
+    if verdict.frame_label is not None:
+        record["frame_label"] = verdict.frame_label.value
+    return record
 
 
 class OutputSinks:
@@ -136,6 +144,7 @@ class OutputWorker(threading.Thread):
         self.bad = 0
         self.processed = 0
         self.detections = 0
+        self.runs = RunCounter()  # runs of good and bad frames in output order: the filtered video's pieces
         self.error: BaseException | None = None
         self.first_done_ns: int | None = None
         self.last_done_ns: int | None = None
@@ -213,8 +222,10 @@ class OutputWorker(threading.Thread):
         self.processed += 1
         if result.verdict is None or result.verdict.is_good:
             self.good += 1
+            self.runs.add(QualityLabel.GOOD)
         else:
             self.bad += 1
+            self.runs.add(QualityLabel.BAD)
         self.detections += 0 if result.detections is None else len(result.detections)
         self.first_done_ns = self.first_done_ns or done_ns
         self.last_done_ns = done_ns

@@ -32,7 +32,7 @@ from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocesso
 from streamer.pipeline.inference import InferenceWorker
 from streamer.pipeline.models import describe_engine, load_classifier, load_detectors
 from streamer.pipeline.output import OutputSinks, OutputWorker
-from streamer.pipeline.quality_gate import QualityGate
+from streamer.pipeline.quality_gate import make_quality_gate
 from streamer.types import Frame, FrameResult
 
 JOIN_POLL_S = 0.2
@@ -159,8 +159,8 @@ class Pipeline:
         inference = InferenceWorker(
             frames,
             results,
-            make_preprocessor(config),
-            QualityGate(classifier, threshold=config.quality.threshold),
+            make_preprocessor(config, fov_refresh_frames=1 if info.is_stills else None),
+            make_quality_gate(classifier, config, stills=info.is_stills),
             detector_stage,
             self.abort,
             batch=config.batch,
@@ -241,6 +241,8 @@ class Pipeline:
                 "processed": output.processed,
                 "good": output.good,
                 "bad": output.bad,
+                "good_runs": output.runs.runs["good"],
+                "bad_runs": output.runs.runs["bad"],
                 "dropped": dict(ledger.drops),
                 "dropped_total": sum(ledger.drops.values()),
             },

@@ -1,4 +1,5 @@
-"""A quality classifier engine without learned weights: focus and exposure measures turned into p_bad.
+"""A quality classifier engine without learned weights: focus and exposure measures turned into p_bad
+and cause scores.
 
 Useful as a baseline, on machines without the shipped models, and as a deterministic gate in tests.
 """
@@ -10,7 +11,15 @@ import torch
 
 from streamer.backends.base import EngineSpec
 from streamer.preprocessing import denormalise
-from streamer.quality.measures import BRIGHT_MEAN, DARK_MEAN, FOCUS_BLURRY, SATURATED_SHARE, measure
+from streamer.quality.measures import (
+    BRIGHT_MEAN,
+    DARK_MEAN,
+    FOCUS_BLURRY,
+    SATURATED_SHARE,
+    FrameMeasures,
+    measure,
+)
+from streamer.types import QUALITY_CAUSES
 
 CLASSICAL_INPUT_SIZE = (160, 160)
 
@@ -22,8 +31,9 @@ def _ramp(value: float, bad_at: float, good_at: float) -> float:
 
 
 class ClassicalQualityEngine:
-    """p_bad = the worst of: defocus (variance of the Laplacian), under- and over-exposure (mean grey),
-    clipped highlights (share of pixels >= 250)."""
+    """Cause scores 0–1: blur (variance of the Laplacian), exposure (mean grey too low or too high) and
+    saturation (share of pixels >= 250), each a linear ramp between a clearly good and a clearly bad value;
+    p_bad is the worst of them. The scores stand in for the learned models' cause fractions."""
 
     backend = "classical"
 
@@ -37,20 +47,22 @@ class ClassicalQualityEngine:
         self.device = torch.device(device)
 
     def infer(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        """batch: (B, 3, H, W) normalised with the spec's mean/std → {"p_bad": (B,)}."""
+        """batch: (B, 3, H, W) normalised with the spec's mean/std → {"p_bad": (B,), "causes": (B, 3)}."""
         images = denormalise(batch, self.spec.mean, self.spec.std)  # (B, H, W, 3) uint8
-        scores = []
-        for image in images:
-            measures = measure(image)
-            scores.append(
-                max(
-                    _ramp(measures.focus, bad_at=FOCUS_BLURRY / 2, good_at=FOCUS_BLURRY * 2),
-                    _ramp(measures.brightness, bad_at=DARK_MEAN / 2, good_at=DARK_MEAN * 1.5),
-                    _ramp(measures.brightness, bad_at=BRIGHT_MEAN + 25, good_at=BRIGHT_MEAN - 25),
-                    _ramp(measures.saturated, bad_at=SATURATED_SHARE * 2, good_at=SATURATED_SHARE / 3),
-                )
-            )
-        return {"p_bad": torch.tensor(scores, dtype=torch.float32, device=self.device)}
+        causes = [cause_scores(measure(image)) for image in images]
+        table = torch.tensor(causes, dtype=torch.float32, device=self.device).reshape(-1, len(QUALITY_CAUSES))
+        return {"p_bad": table.max(dim=1).values, "causes": table}
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def cause_scores(measures: FrameMeasures) -> tuple[float, float, float]:
+    """(blur, exposure, saturation) scores 0–1 of one frame's measures."""
+    blur = _ramp(measures.focus, bad_at=FOCUS_BLURRY / 2, good_at=FOCUS_BLURRY * 2)
+    exposure = max(
+        _ramp(measures.brightness, bad_at=DARK_MEAN / 2, good_at=DARK_MEAN * 1.5),
+        _ramp(measures.brightness, bad_at=BRIGHT_MEAN + 25, good_at=BRIGHT_MEAN - 25),
+    )
+    saturation = _ramp(measures.saturated, bad_at=SATURATED_SHARE * 2, good_at=SATURATED_SHARE / 3)
+    return blur, exposure, saturation

@@ -11,7 +11,16 @@ import numpy as np
 
 from streamer.errors import ConfigError, DataError
 
-DEGRADATIONS: tuple[str, ...] = ("defocus", "motion", "overexposure", "underexposure", "noise", "combined")
+DEGRADATIONS: tuple[str, ...] = (
+    "defocus",
+    "motion",
+    "overexposure",
+    "underexposure",
+    "noise",
+    "haze",
+    "combined",
+)
+HAZE_BORDER_LEVEL = 20  # pixels at or below this grey level (max of R, G, B) are the border: no veil
 
 
 def _lerp(low: float, high: float, severity: float) -> float:
@@ -61,6 +70,22 @@ def _noise(image: np.ndarray, rng: np.random.Generator, severity: float) -> np.n
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
+def _haze(image: np.ndarray, rng: np.random.Generator, severity: float) -> np.ndarray:
+    """Smoke-like veil: a smooth, slightly uneven light-grey layer over 60-90 % of the light, softened.
+
+    The black border around the field of view stays black (smoke is inside the view).
+    """
+    height, width = image.shape[:2]
+    coarse = rng.uniform(0.85, 1.0, size=(4, 4)).astype(np.float32)  # a few blobs of thicker smoke
+    density = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)  # (H, W)
+    in_view = (image.max(axis=2) > HAZE_BORDER_LEVEL).astype(np.float32)
+    alpha = (np.clip(_lerp(0.6, 0.9, severity) * density, 0.0, 0.95) * in_view)[..., None]  # (H, W, 1)
+    veil = np.float32(rng.uniform(190, 235))
+    softened = cv2.GaussianBlur(image, (0, 0), sigmaX=0.01 * min(height, width) + 0.5)
+    hazy = softened.astype(np.float32) * (1.0 - alpha) + veil * alpha
+    return np.clip(hazy, 0, 255).astype(np.uint8)
+
+
 def degrade(
     image: np.ndarray, kind: str, rng: np.random.Generator, severity: float | None = None
 ) -> np.ndarray:
@@ -96,6 +121,8 @@ def degrade(
         return _exposure(image, gain=_lerp(0.22, 0.08, severity), gamma=_lerp(1.3, 1.6, severity))
     if kind == "noise":
         return _noise(image, rng, severity)
+    if kind == "haze":
+        return _haze(image, rng, severity)
     mild = 0.5 * severity
     blurred = _defocus(image, mild) if rng.random() < 0.5 else _motion(image, rng, mild)
     if rng.random() < 0.5:

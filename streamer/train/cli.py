@@ -12,7 +12,7 @@ import torch
 import typer
 
 from streamer.errors import ConfigError
-from streamer.paths import DEMO_CLIP, EAD2019_SAMPLES
+from streamer.paths import DEMO_CLIP
 from streamer.train.loop import LoopConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Train detectors and quality classifiers.")
@@ -163,32 +163,56 @@ def detector_command(
 def quality_command(
     output: Annotated[Path, typer.Option(help="Model folder to write, or to evaluate with --evaluate-only.")],
     run_dir: RunDir = Path("runs/quality"),
-    clip: Annotated[
-        Path, typer.Option(help="Real clip: frames 0-174 train/validate, 175-249 test.")
-    ] = DEMO_CLIP,
-    extra: Annotated[
-        list[Path] | None, typer.Option(help="Folder of further good real images; repeatable.")
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="EAD-format folder labelled by the rule (bad: blur, contrast and saturation boxes cover "
+            "at least half of the frame); repeatable."
+        ),
     ] = None,
-    synthetic: Annotated[int, typer.Option(min=0, help="Also use this many synthetic frames as good.")] = 0,
+    split: Annotated[
+        Path | None,
+        typer.Option(help="Reuse this split.json (e.g. the detector's) instead of drawing one by video."),
+    ] = None,
+    validation_fraction: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="Share of frames held out, whole videos at a time.")
+    ] = 0.175,
+    clip: Annotated[
+        Path, typer.Option(help="Real clip: frames 0-149 train as good frames, 175-249 are the clip test.")
+    ] = DEMO_CLIP,
     architecture: Annotated[str, typer.Option(help="lite or b0 (EfficientNet-B0).")] = "lite",
+    init_weights: Annotated[
+        Path | None,
+        typer.Option(
+            help="Start the lite trunk from this lite detector or classifier (model.pt, checkpoint)."
+        ),
+    ] = None,
+    degrade_probability: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of good training frames replaced by a degraded copy."),
+    ] = 0.3,
+    coverage_weight: Annotated[
+        float, typer.Option(min=0.0, help="Weight of the per-cell cause maps next to the good/bad loss.")
+    ] = 1.0,
     name: Annotated[str, typer.Option(help="Model name written to the manifest.")] = "quality-lite",
-    epochs: Epochs = 20,
+    epochs: Epochs = 30,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
-    lr: Lr = 1e-5,
-    patience: Patience = 2,
+    lr: Lr = 1e-3,
+    patience: Patience = 3,
     max_minutes: MaxMinutes = None,
     resume: Resume = False,
     evaluate_only: Annotated[
-        bool, typer.Option("--evaluate-only", help="Only measure OUTPUT on the test frames.")
+        bool, typer.Option("--evaluate-only", help="Only measure OUTPUT on the clip test frames.")
     ] = False,
     seed: Seed = 0,
     threads: Threads = 2,
 ) -> None:
-    """Train the good/bad classifier on real frames and their degraded copies (or only evaluate one)."""
+    """Train the quality gate (good/bad and the blurred, badly exposed and saturated share of the frame) on
+    EAD frames labelled by the rule, the bundled clip and degraded copies of good frames."""
     from streamer.train.quality import (
         CLASSIFIER_ARCHITECTURES,
         QualityTrainConfig,
-        evaluate_quality,
+        evaluate_clip,
         train_quality,
     )
 
@@ -197,21 +221,29 @@ def quality_command(
         from streamer.models.store import load_model
 
         model, manifest = load_model(output)
-        typer.echo(json.dumps(evaluate_quality(model, manifest, clip, seed=seed), indent=2))
+        threshold = manifest.score_thresholds[0] if manifest.score_thresholds else 0.5
+        typer.echo(json.dumps(evaluate_clip(model, manifest, clip, seed=seed, threshold=threshold), indent=2))
         return
     if architecture not in CLASSIFIER_ARCHITECTURES:
         known = ", ".join(CLASSIFIER_ARCHITECTURES)
         raise ConfigError(f"unknown architecture {architecture!r}; choose one of {known}")
+    if not data:
+        raise ConfigError("no data: give --data FOLDER (EAD format, e.g. ../shared/data/ead2020)")
     config = QualityTrainConfig(
+        data=tuple(data),
         clip=clip,
         output=output,
         loop=_loop(run_dir, epochs, lr, patience, max_minutes, resume),
-        extra_folders=tuple(extra if extra is not None else [EAD2019_SAMPLES]),
-        synthetic=synthetic,
+        split=split,
+        validation_fraction=validation_fraction,
         name=name,
         architecture=dict(CLASSIFIER_ARCHITECTURES[architecture]),
+        init_weights=init_weights,
+        degrade_probability=degrade_probability,
+        coverage_weight=coverage_weight,
         batch_size=batch_size,
         seed=seed,
+        command=shlex.join(["streamer", *sys.argv[1:]]),
     )
-    _, test = train_quality(config)
-    typer.echo(json.dumps(test, indent=2))
+    _, metrics = train_quality(config)
+    typer.echo(json.dumps(metrics, indent=2))

@@ -20,19 +20,20 @@ from tests.backends.tiny_models import tiny_spec
 
 
 class Branching(nn.Module):
-    """A stem whose output feeds two convs (like a residual branch or shared heads): p_bad (B,)."""
+    """A stem whose output feeds two convs (like a residual branch or shared heads): p_bad (B,), causes (B, 3)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Conv2d(3, 8, 3, padding=1)
         self.left = nn.Conv2d(8, 8, 3, padding=1)
         self.right = nn.Conv2d(8, 8, 1)
-        self.head = nn.Conv2d(8, 1, 1)
+        self.head = nn.Conv2d(8, 4, 1)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         stem = torch.relu(self.stem(images))
         features = torch.relu(self.left(stem)) + torch.relu(self.right(stem))
-        return {"p_bad": self.head(features).mean(dim=(1, 2, 3)).sigmoid()}  # (B, 1, H, W) -> (B,)
+        scores = self.head(features).mean(dim=(2, 3)).sigmoid()  # (B, 4, H, W) -> (B, 4)
+        return {"p_bad": scores[:, 0], "causes": scores[:, 1:]}
 
 
 @pytest.fixture(scope="module")

@@ -114,7 +114,8 @@ def test_fp16_on_onnxruntime_cpu_is_a_config_error(lite_classifier_folder: Path,
 
 class _Identity(nn.Module):
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"p_bad": images.mean(dim=(1, 2, 3)).sigmoid()}
+        p_bad = images.mean(dim=(1, 2, 3)).sigmoid()
+        return {"p_bad": p_bad, "causes": p_bad[:, None].repeat(1, 3)}
 
 
 def test_torch_engine_runs_bf16_and_returns_float32() -> None:

@@ -62,16 +62,16 @@ class TinyDetector(nn.Module):
 
 
 class TinyClassifier(nn.Module):
-    """Conv + global pooling + linear: p_bad (B,)."""
+    """Conv + global pooling + linear: p_bad (B,) and cause shares (B, 3)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.body = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
-        self.fc = nn.Linear(8, 1)
+        self.fc = nn.Linear(8, 4)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        pooled = self.body(images).flatten(1)  # (B, 8, 1, 1) -> (B, 8)
-        return {"p_bad": self.fc(pooled).squeeze(1).sigmoid()}
+        scores = self.fc(self.body(images).flatten(1)).sigmoid()  # (B, 8, 1, 1) -> (B, 8) -> (B, 4)
+        return {"p_bad": scores[:, 0], "causes": scores[:, 1:]}
 
 
 def tiny_spec(task: str, **overrides: object) -> EngineSpec:
@@ -121,7 +121,7 @@ def publish_random(
     model = randomised(build_model(architecture), frames)
     if bad_logit_offset:
         with torch.no_grad():
-            model.fc.bias[1] += bad_logit_offset  # type: ignore[index, union-attr]
+            model.fc.bias[0] += bad_logit_offset  # type: ignore[index, union-attr]
     fields = {
         "name": name,
         "task": task,
@@ -187,7 +187,8 @@ class BrightnessClassifier(nn.Module):
             self.score.bias.fill_(-2.0 * float((dark + bright).sum()) / 2)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"p_bad": self.score(self.pool(self.stem(images))).flatten().sigmoid()}  # (B, 1, 1, 1) -> (B,)
+        p_bad = self.score(self.pool(self.stem(images))).flatten().sigmoid()  # (B, 1, 1, 1) -> (B,)
+        return {"p_bad": p_bad, "causes": p_bad[:, None].repeat(1, 3)}
 
 
 def cell_frames(count: int, seed: int, spec: EngineSpec, bright_share: float = 0.15) -> np.ndarray:

@@ -68,7 +68,7 @@ class SlowClassifier:
 
     def infer(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         time.sleep(0.03 * batch.shape[0])
-        return {"p_bad": torch.zeros(batch.shape[0])}
+        return {"p_bad": torch.zeros(batch.shape[0]), "causes": torch.zeros((batch.shape[0], 3))}
 
     def close(self) -> None: ...
 

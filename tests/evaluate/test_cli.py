@@ -96,7 +96,7 @@ def test_eval_quality_from_a_table(tmp_path: Path) -> None:
     assert report["confusion"]["counts"] == [[2, 1], [1, 2]]
     assert abs(report["auc"] - 8 / 9) < 1e-12
     assert {"accuracy", "precision", "recall", "f1", "kappa", "roc"} <= report.keys()
-    assert f"auc       = {report['auc']:.4f}" in result.output
+    assert f"ROC AUC           = {report['auc']:.4f}" in result.output
     for name in ("confusion.png", "roc.png"):
         assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC)
 
@@ -112,7 +112,7 @@ def test_eval_quality_from_frames_jsonl(tmp_path: Path) -> None:
         app, ["eval", "quality", "--pred", str(frames), "--gt", str(labels), "--threshold", "0.6"]
     )
     assert result.exit_code == 0, result.output
-    assert "accuracy  = 1.0000" in result.output
+    assert "accuracy          = 1.0000" in result.output
     assert "1 labelled frame(s) had no prediction" in result.output
 
 

@@ -85,12 +85,15 @@ def test_classifier_outputs(backbone):
     model = classifier(backbone=backbone, input_size=(64, 64)).eval()
     with torch.no_grad():
         out = model(torch.randn(3, 3, 64, 64))
-        logits = model.forward_train(torch.randn(2, 3, 64, 64))
+        bad_logit, coverage = model.forward_train(torch.randn(2, 3, 64, 64))
     assert out["p_bad"].shape == (3,)
     assert ((out["p_bad"] >= 0) & (out["p_bad"] <= 1)).all()
-    assert logits.shape == (2, 2)
+    assert out["causes"].shape == (3, 3)
+    assert ((out["causes"] >= 0) & (out["causes"] <= 1)).all()
+    assert bad_logit.shape == (2,)
+    assert coverage.shape == (2, 4, 2, 2)  # blur, exposure, saturation, any on the stride-32 grid
 
 
 def test_efficientnet_b0_has_its_published_size():
     params = sum(p.numel() for p in classifier(backbone="efficientnet_b0").parameters())
-    assert 4.0e6 < params < 4.02e6  # 5.29 M with the 1000-class layer; 4.01 M with two classes
+    assert 4.0e6 < params < 4.02e6  # 5.29 M with the 1000-class layer; 4.01 M with the quality heads

@@ -33,7 +33,8 @@ class MarkedBadClassifier:
     )
 
     def infer(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"p_bad": (batch[:, :, 0, 0].mean(dim=1) > 0.99).float()}
+        marked = (batch[:, :, 0, 0].mean(dim=1) > 0.99).float()  # (B,)
+        return {"p_bad": marked, "causes": marked[:, None].repeat(1, 3)}
 
     def close(self) -> None: ...
 

@@ -75,7 +75,7 @@ def test_overlay_draws_boxes_badge_and_status_on_a_copy() -> None:
         scores=torch.tensor([0.9]),
         labels=torch.tensor([3]),
     )
-    bad = Verdict(QualityLabel.BAD, 0.95, ("blurry",))
+    bad = Verdict(QualityLabel.BAD, 0.95, {"blur": 0.8, "exposure": 0.1, "saturation": 0.0})
     annotated = Overlay().annotate(image, bad, detections, StatusLine(fps=24.8, latency_ms=41.0))
     assert np.all(image == 90)
     assert annotated.shape == image.shape
@@ -89,3 +89,14 @@ def test_good_frames_get_no_red_frame() -> None:
     image = np.full((200, 300, 3), 90, np.uint8)
     annotated = Overlay().annotate(image, Verdict(QualityLabel.GOOD, 0.1), None)
     assert tuple(annotated[100, 0]) == (90, 90, 90)
+
+
+def test_the_badge_of_a_bad_frame_names_its_main_causes() -> None:
+    image = np.full((360, 640, 3), 90, np.uint8)
+    plain = Overlay().annotate(image, Verdict(QualityLabel.BAD, 0.9), None)
+    causes = {"blur": 0.7, "exposure": 0.3, "saturation": 0.05}
+    explained = Overlay().annotate(image, Verdict(QualityLabel.BAD, 0.9, causes), None)
+    badge_width = [int((canvas[8:40, 10:-10] != 90).any(axis=(0, 2)).sum()) for canvas in (plain, explained)]
+    assert badge_width[1] > badge_width[0] + 100  # "blur 70%, exposure 30%" added to the badge
+    assert Verdict(QualityLabel.BAD, 0.9, causes).main_causes() == ["blur", "exposure"]
+    assert Verdict(QualityLabel.BAD, 0.9, {"blur": 0.1, "exposure": 0.2}).main_causes() == ["exposure"]

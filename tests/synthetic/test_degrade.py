@@ -76,3 +76,12 @@ def test_works_on_a_non_square_frame():
 def test_bad_input_raises_a_clear_error(image, kind, severity, error):
     with pytest.raises(error):
         degrade(image, kind, np.random.default_rng(0), severity)
+
+
+def test_haze_washes_out_contrast(real_frame):
+    out = degrade(real_frame, "haze", np.random.default_rng(5), 0.0)
+    in_view = real_frame.max(axis=2) > 20
+    grey_in = cv2.cvtColor(real_frame, cv2.COLOR_RGB2GRAY).astype(np.float32)[in_view]
+    grey_out = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(np.float32)[in_view]
+    assert grey_out.std() < 0.5 * grey_in.std()
+    assert grey_out.mean() > grey_in.mean()

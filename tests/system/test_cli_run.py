@@ -60,13 +60,39 @@ def test_filtered_video_holds_exactly_the_good_frames(make_video, tmp_path: Path
     )
     assert done.returncode == 0, done.stderr
     frames, _ = read_jsonl(out / "frames.jsonl")
+    assert {r["index"] for r in frames if r["quality"]["frame_label"] == "bad"} == bad
+    # hysteresis (3 bad frames to turn bad, 5 good to turn good): the blips at 20 and 33 stay good
     labelled_bad = {r["index"] for r in frames if r["quality"]["label"] == "bad"}
-    assert labelled_bad == bad
+    assert labelled_bad == {7, 8, 9, 10, 11}
     assert all(
-        r["detections"] == [] and "detector" not in r["latency_ms"] for r in frames if r["index"] in bad
+        r["detections"] == [] and "detector" not in r["latency_ms"]
+        for r in frames
+        if r["index"] in labelled_bad
     )
-    assert decoded_frame_count(out / "filtered.mp4")[0] == 40 - len(bad)
+    assert all(set(r["quality"]["reasons"]) == {"blur", "exposure", "saturation"} for r in frames)
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["frames"]["good_runs"], summary["frames"]["bad_runs"]) == (2, 1)
+    assert decoded_frame_count(out / "filtered.mp4")[0] == 40 - len(labelled_bad)
     assert decoded_frame_count(out / "annotated.mp4")[0] == 40
+
+
+def test_without_hysteresis_every_frame_keeps_its_own_label(make_video, tmp_path: Path) -> None:
+    images = [tissue_frame(i) for i in range(12)]
+    bad = {3, 8}
+    images = [degraded(image, "blur") if i in bad else image for i, image in enumerate(images)]
+    video = make_video("blips.mp4", images)
+    profile = tmp_path / "steady.toml"
+    profile.write_text(
+        '[quality]\nmodel = "classical"\nhysteresis = false\n\n[detector]\nmodels = ["noop"]\n'
+    )
+    out = tmp_path / "out"
+    done = run_streamer("run", str(video), "--profile", str(profile), "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    frames, _ = read_jsonl(out / "frames.jsonl")
+    assert {r["index"] for r in frames if r["quality"]["label"] == "bad"} == bad
+    assert all("frame_label" not in r["quality"] for r in frames)
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["frames"]["good_runs"], summary["frames"]["bad_runs"]) == (3, 2)
 
 
 def test_synthetic_source_runs_without_any_device(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def test_classify_prints_one_json_line_per_image(tmp_path, tiny_classifier, requ
     assert len(lines) == 2
     assert lines[0]["path"] == str(image) and 0 <= lines[0]["p_bad"] <= 1
     assert lines[0]["verdict"] == ("bad" if lines[0]["p_bad"] >= 0.5 else "good")
+    assert set(lines[0]["reasons"]) == {"blur", "exposure", "saturation"}
 
 
 def test_user_errors_are_one_line_and_non_zero(tmp_path, tiny_classifier, request):
