@@ -81,7 +81,7 @@ def cause_errors(judged: list[JudgedFrame]) -> dict[str, float]:
 
 
 def example_sheet(judged: list[JudgedFrame], path: Path, per_row: int = 4, seed: int = 0) -> Path:
-    """A PNG of up to `per_row` frames in each of four rows: called bad and bad, called good and good,
+    """An image (PNG or JPEG by the suffix of `path`) of up to `per_row` frames in each of four rows: called bad and bad, called good and good,
     called bad but good, called good but bad; each tile captioned with p_bad, the reasons and the truth."""
     rng = np.random.default_rng(seed)
     rows = []

@@ -90,7 +90,8 @@ class QualityTrainConfig:
 
     data: EAD-format folders labelled by the rule; split: a split.json to reuse (e.g. the detector's), else
     one is drawn by video with `validation_fraction` and `seed`; clip: its frames 0–149 train as good, 175–249
-    are the clip test; init_weights: a lite detector (or classifier) whose trunk starts the lite classifier;
+    are the clip test; init_weights: a quality classifier to continue, or a lite detector whose trunk starts
+    the lite classifier;
     coverage_weight: weight of the per-cell cause loss next to the good/bad loss.
     """
 
@@ -118,9 +119,12 @@ def make_split(config: QualityTrainConfig) -> VideoSplit:
     return split_folders(config.data, items, config.validation_fraction, config.seed)
 
 
-def trunk_weights(path: Path) -> dict[str, torch.Tensor]:
-    """The lite trunk of a detector or classifier weight file, keyed for the lite classifier."""
+def init_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Starting weights from a file: all of a quality classifier's (to continue one), or the lite trunk of
+    a detector, keyed for the lite classifier."""
     state = read_weights(path)
+    if "fc.weight" in state:
+        return state
     trunk = {
         CLASSIFIER_TRUNK_PREFIX + key.removeprefix(prefix): value
         for key, value in state.items()
@@ -206,7 +210,7 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
     torch.manual_seed(config.seed)
     model = build_model(config.architecture)
     if config.init_weights is not None and not config.loop.resume:
-        missing, _ = model.load_state_dict(trunk_weights(config.init_weights), strict=False)
+        missing, _ = model.load_state_dict(init_weights(config.init_weights), strict=False)
         if any(key.startswith(CLASSIFIER_TRUNK_PREFIX) for key in missing):
             raise ConfigError(f"--init-weights: {config.init_weights} does not fit the classifier's trunk")
     input_size = model.input_size
