@@ -184,7 +184,8 @@ def quality_command(
     init_weights: Annotated[
         Path | None,
         typer.Option(
-            help="Start the lite trunk from this lite detector or classifier (model.pt, checkpoint)."
+            help="Continue this quality classifier, or start from the trunk of this lite detector "
+            "(model.pt or a checkpoint)."
         ),
     ] = None,
     degrade_probability: Annotated[
