@@ -27,6 +27,8 @@ Item = tuple[str, int | None, np.ndarray]  # path, video frame index (None for a
 def _video_frames(path: Path, every: int, limit: int | None) -> Iterator[Item]:
     try:
         with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise SourceError(f"{path}: has no video stream")
             taken = 0
             for index, frame in enumerate(container.decode(video=0)):
                 if index % every:
@@ -75,13 +77,15 @@ def classify_command(
     with ImageClassifier(config) as judge:
         for spec in paths:
             pending: list[Item] = []
-            for item in _items(spec, every, max_frames):
-                pending.append(item)
-                if len(pending) == config.batch:
+            try:
+                for item in _items(spec, every, max_frames):
+                    pending.append(item)
+                    if len(pending) == config.batch:
+                        _emit(judge, pending)
+                        pending = []
+            finally:  # a video that breaks off midway still gets the verdicts of the frames it gave
+                if pending:
                     _emit(judge, pending)
-                    pending = []
-            if pending:
-                _emit(judge, pending)
 
 
 def _emit(judge: ImageClassifier, items: list[Item]) -> None:

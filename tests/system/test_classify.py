@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
-from tests.support import REPO, read_jsonl, run_streamer
+from tests.support import REPO, read_jsonl, run_streamer, tissue_frame
 
 FRAMES = REPO / "data" / "ead2020-subset" / "images"
 
@@ -53,3 +55,36 @@ def test_classify_refuses_a_detector_as_classifier() -> None:
     done = run_streamer("classify", str(FRAMES), "--classifier", "detector-lite-c")
     assert done.returncode != 0
     assert done.stderr.startswith("streamer: error:") and done.stderr.count("\n") == 1
+
+
+def test_classify_on_audio_only_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "sound.wav"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        samples = np.zeros((1, 800), np.int16)
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    done = run_streamer("classify", str(path), "--classifier", "classical")
+    assert done.returncode != 0
+    assert done.stderr == f"streamer: error: {path}: has no video stream\n"
+
+
+def test_a_truncated_video_keeps_the_verdicts_of_every_decoded_frame(make_video, tmp_path: Path) -> None:
+    video = make_video("whole.ts", [tissue_frame(i) for i in range(60)])
+    truncated = tmp_path / "truncated.ts"
+    truncated.write_bytes(video.read_bytes()[: video.stat().st_size * 2 // 3])
+    decodable = 0
+    try:
+        with av.open(str(truncated)) as container:
+            for _ in container.decode(video=0):
+                decodable += 1
+    except av.FFmpegError:
+        pass
+    done = run_streamer("classify", str(truncated), "--classifier", "classical")
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert decodable > 0 and len(lines) == decodable
+    assert [line["frame"] for line in lines] == list(range(decodable))
