@@ -53,6 +53,13 @@ def _tampered_model(tmp_path: Path) -> str:
             "sha256",
         ),
         (lambda tmp: ["run", "synthetic", "--profile", "noop", "--batch", "0"], "--batch"),
+        *[
+            (
+                lambda tmp, p=p: ["run", "synthetic", "--profile", "noop", "--quality-threshold", p],
+                "threshold",
+            )
+            for p in ("0", "1", "2", "-0.5")
+        ],
     ],
     ids=[
         "missing",
@@ -65,11 +72,13 @@ def _tampered_model(tmp_path: Path) -> str:
         "model",
         "tampered-model",
         "batch",
+        *[f"quality-threshold-{p}" for p in ("0", "1", "2", "-0.5")],
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(arguments, message: str, tmp_path: Path) -> None:
     done = run_streamer(*arguments(tmp_path), "--out", str(tmp_path / "out"), timeout=120)
     assert done.returncode != 0
+    assert not (tmp_path / "out" / "frames.jsonl").exists()  # refused before any output was opened
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("streamer: error:") and message in lines[0]

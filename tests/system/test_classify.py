@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 
-from tests.support import REPO, read_jsonl, run_streamer, tissue_frame
+from streamer.paths import DEMO_CLIP
+from tests.support import REPO, audio_only_copy, read_jsonl, run_streamer, tissue_frame
 
 FRAMES = REPO / "data" / "ead2020-subset" / "images"
 
@@ -58,16 +58,7 @@ def test_classify_refuses_a_detector_as_classifier() -> None:
 
 
 def test_classify_on_audio_only_is_one_line(tmp_path: Path) -> None:
-    path = tmp_path / "sound.wav"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("pcm_s16le", rate=8000)
-        samples = np.zeros((1, 800), np.int16)
-        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
-        frame.sample_rate = 8000
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    path = audio_only_copy(DEMO_CLIP, tmp_path / "sound.m4a")
     done = run_streamer("classify", str(path), "--classifier", "classical")
     assert done.returncode != 0
     assert done.stderr == f"streamer: error: {path}: has no video stream\n"
