@@ -195,6 +195,13 @@ def quality_command(
     coverage_weight: Annotated[
         float, typer.Option(min=0.0, help="Weight of the per-cell cause maps next to the good/bad loss.")
     ] = 1.0,
+    balance_sources: Annotated[
+        bool,
+        typer.Option(
+            "--balance-sources",
+            help="Draw training frames by 1/sqrt(frames of their source, told by image size), not uniformly.",
+        ),
+    ] = False,
     name: Annotated[str, typer.Option(help="Model name written to the manifest.")] = "quality-lite",
     epochs: Epochs = 30,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
@@ -242,6 +249,7 @@ def quality_command(
         init_weights=init_weights,
         degrade_probability=degrade_probability,
         coverage_weight=coverage_weight,
+        balance_sources=balance_sources,
         batch_size=batch_size,
         seed=seed,
         command=shlex.join(["streamer", *sys.argv[1:]]),

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from streamer.errors import ConfigError, SourceError
 from streamer.evaluate.classification import best_balanced_threshold, quality_metrics
@@ -31,7 +31,13 @@ from streamer.synthetic import DEGRADATIONS, degrade
 from streamer.train.detector import collect_items, read_class_names, read_weights
 from streamer.train.loop import LoopConfig, LoopResult, fit
 from streamer.train.publish import publish_model
-from streamer.train.quality_data import QualityDataset, QualitySample, ead_sample, good_frame_sample
+from streamer.train.quality_data import (
+    QualityDataset,
+    QualitySample,
+    ead_sample,
+    good_frame_sample,
+    source_weights,
+)
 from streamer.train.video_split import SPLIT_NAME, VideoSplit, read_split, split_folders, write_split
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -92,7 +98,8 @@ class QualityTrainConfig:
     one is drawn by video with `validation_fraction` and `seed`; clip: its frames 0–149 train as good, 175–249
     are the clip test; init_weights: a quality classifier to continue, or a lite detector whose trunk starts
     the lite classifier;
-    coverage_weight: weight of the per-cell cause loss next to the good/bad loss.
+    coverage_weight: weight of the per-cell cause loss next to the good/bad loss; balance_sources: draw
+    training frames with streamer.train.quality_data.source_weights instead of uniformly.
     """
 
     data: tuple[Path, ...]
@@ -106,6 +113,7 @@ class QualityTrainConfig:
     init_weights: Path | None = None
     degrade_probability: float = 0.3
     coverage_weight: float = 1.0
+    balance_sources: bool = False
     batch_size: int = 16
     seed: int = 0
     command: str = ""
@@ -195,7 +203,7 @@ def load_samples(
     train = [ead_sample(item.image, classes, input_size) for item in split.train]
     clip_frames = read_video_frames(config.clip, CLIP_TRAIN_FRAMES)
     train += [
-        good_frame_sample(frame, input_size, f"{config.clip.name}#{index}")
+        good_frame_sample(frame, input_size, f"{config.clip.name}#{index}", config.clip.name)
         for index, frame in zip(CLIP_TRAIN_FRAMES, clip_frames, strict=True)
     ]
     validation = [ead_sample(item.image, classes, input_size) for item in split.validation]
@@ -234,11 +242,20 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
         seed=config.seed,
     )
     validation_set = QualityDataset(validation_samples, **common, train=False)
+    generator = torch.Generator().manual_seed(config.seed)
+    sampler = (
+        WeightedRandomSampler(
+            torch.from_numpy(source_weights(train_samples)), len(train_samples), generator=generator
+        )
+        if config.balance_sources
+        else None
+    )
     loader = DataLoader(
         train_set,
         batch_size=config.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(config.seed),
+        shuffle=sampler is None,
+        sampler=sampler,
+        generator=generator,
     )
     result = fit(
         model,
@@ -282,6 +299,7 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
             "seed": config.seed,
             "degrade_probability": config.degrade_probability,
             "coverage_weight": config.coverage_weight,
+            "balance_sources": config.balance_sources,
             "init_weights": None if config.init_weights is None else str(config.init_weights),
             "command": config.command,
         },

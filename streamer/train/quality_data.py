@@ -43,13 +43,16 @@ DEFAULT_DEGRADE_PROBABILITY = 0.3  # share of good training items replaced by a 
 @dataclass(frozen=True)
 class QualitySample:
     """pixels: H×W×3 uint8 network-input view; boxes: (N, 4) float32 x1 y1 x2 y2 input pixels of the cause
-    regions; causes: (N,) int64 index into QUALITY_CAUSES; bad: the rule's label; name: where it came from."""
+    regions; causes: (N,) int64 index into QUALITY_CAUSES; bad: the rule's label; name: where it came from;
+    source: what it came from as far as it can be told (the image size of an EAD frame, e.g. "512x512", or
+    the clip's name): frames of one source look alike."""
 
     pixels: np.ndarray
     boxes: np.ndarray
     causes: np.ndarray
     bad: bool
     name: str
+    source: str
 
 
 def ead_sample(item: LabelledImage, classes: Sequence[str], input_size: Sequence[int]) -> QualitySample:
@@ -71,13 +74,23 @@ def ead_sample(item: LabelledImage, classes: Sequence[str], input_size: Sequence
         causes=cause_index[keep].astype(np.int64),
         bad=truth.bad,
         name=item.image_path.name,
+        source=f"{width}x{height}",
     )
 
 
-def good_frame_sample(image: np.ndarray, input_size: Sequence[int], name: str) -> QualitySample:
+def good_frame_sample(image: np.ndarray, input_size: Sequence[int], name: str, source: str) -> QualitySample:
     """A frame known to be usable (the bundled clip's): no cause boxes, good."""
     pixels, _ = crop_and_resize(image, input_size)
-    return QualitySample(pixels, np.zeros((0, 4), np.float32), np.zeros(0, np.int64), False, name)
+    return QualitySample(pixels, np.zeros((0, 4), np.float32), np.zeros(0, np.int64), False, name, source)
+
+
+def source_weights(samples: Sequence[QualitySample], power: float = 0.5) -> np.ndarray:
+    """(N,) sampling weight of each sample, 1 / (frames of its source) ** power: a source with 4× the frames
+    is drawn 2× (not 4×) as often at power 0.5, so that one large source does not set the rule alone."""
+    counts: dict[str, int] = {}
+    for sample in samples:
+        counts[sample.source] = counts.get(sample.source, 0) + 1
+    return np.array([counts[sample.source] ** -power for sample in samples], dtype=np.float64)
 
 
 def coverage_targets(

@@ -12,15 +12,16 @@ from streamer.train.quality_data import (
     coverage_targets,
     degraded_masks,
     ead_sample,
+    source_weights,
 )
 
 SUBSET = REPO_ROOT / "data" / "ead2020-subset"
 
 
-def _good_sample(seed: int = 0) -> QualitySample:
+def _good_sample(seed: int = 0, source: str = "made") -> QualitySample:
     rng = np.random.default_rng(seed)
     pixels = rng.integers(60, 200, (64, 64, 3), dtype=np.uint8)
-    return QualitySample(pixels, np.zeros((0, 4), np.float32), np.zeros(0, np.int64), False, "made")
+    return QualitySample(pixels, np.zeros((0, 4), np.float32), np.zeros(0, np.int64), False, "made", source)
 
 
 def test_coverage_targets_share_per_cell_and_union_channel():
@@ -60,4 +61,11 @@ def test_ead_frames_carry_the_rule_label_and_their_cause_boxes():
     assert any(s.bad for s in samples) and not all(s.bad for s in samples)
     assert all(s.pixels.shape == (64, 64, 3) for s in samples)
     assert all(set(s.causes.tolist()) <= {0, 1, 2} for s in samples)
+    assert all("x" in s.source for s in samples)  # the image size stands for the source
     assert any(len(s.causes) for s in samples)
+
+
+def test_a_source_four_times_larger_is_drawn_twice_as_often():
+    samples = [_good_sample(i, "big") for i in range(4)] + [_good_sample(9, "small")]
+    weights = source_weights(samples)
+    assert weights[:4].sum() / weights[4] == pytest.approx(2.0)
