@@ -77,7 +77,9 @@ SourceArg = Annotated[
 @app.command()
 def run(
     source: SourceArg,
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: the profile's, else out).")
+    ] = None,
     profile: Annotated[str, typer.Option(help="Profile name (lite, noop, ...) or a TOML file.")] = "lite",
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
     backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
@@ -88,7 +90,9 @@ def run(
     bad_frames: Annotated[
         str | None, typer.Option(help="What the window shows of bad frames: mark or drop.")
     ] = None,
-    show: Annotated[bool, typer.Option(help="Show a live window (needs a display).")] = False,
+    show: Annotated[
+        bool | None, typer.Option("--show/--no-show", help="Show a live window (needs a display).")
+    ] = None,
     max_frames: Annotated[int | None, typer.Option(help="Stop after this many frames.")] = None,
     capture: Annotated[str | None, typer.Option(help="Capture backend: pyav or opencv.")] = None,
     reconnect: Annotated[

@@ -152,3 +152,15 @@ def test_predictions_are_written_as_coco_and_scorer_text(real_clip: Path, tmp_pa
     coco = json.loads((out / "detections.coco.json").read_text())
     assert len(coco["images"]) == 6 and len(coco["annotations"]) == sum(expected.values())
     assert not (out / "annotated.mp4").exists()
+
+
+def test_the_profiles_output_folder_is_used_when_out_is_not_given(tmp_path: Path) -> None:
+    out = tmp_path / "from-profile"
+    profile = tmp_path / "p.toml"
+    profile.write_text(
+        f'[quality]\nmodel = "noop"\n\n[detector]\nmodels = ["noop"]\n\n[output]\nout_dir = "{out}"\n'
+        'outputs = ["jsonl"]\n'
+    )
+    done = run_streamer("run", "synthetic", "--profile", str(profile), "--max-frames", "3", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert len(read_jsonl(out / "frames.jsonl")[0]) == 3
