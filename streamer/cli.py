@@ -102,7 +102,11 @@ def run(
         bool, typer.Option(help="Deliver a file at its frame rate, like a capture card (live queue policy).")
     ] = False,
     outputs: Annotated[
-        str | None, typer.Option(help="Comma-separated outputs: annotated,filtered,jsonl (summary always).")
+        str | None,
+        typer.Option(
+            help="Comma-separated outputs: annotated,filtered,jsonl,coco,scorer (summary always; "
+            "default: the profile's)."
+        ),
     ] = None,
     detector: Annotated[
         list[str] | None, typer.Option(help="Detector model folder/file (repeat for an ensemble).")

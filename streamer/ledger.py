@@ -12,11 +12,13 @@ from streamer.types import Frame
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """A dropped frame (`dropped` = reason) or an event (`event` = name), placed before frame `index`."""
+    """A dropped frame (`dropped` = reason) or an event (`event` = name), placed before frame `index`;
+    time_s: a dropped frame's stream time in seconds."""
 
     index: int
     pts: int | None
     dropped: str | None = None
+    time_s: float | None = None
     event: str | None = None
     detail: str = ""
     time_ns: int = 0
@@ -27,6 +29,7 @@ class LedgerEntry:
         return {
             "index": self.index,
             "pts": self.pts,
+            "time_s": None if self.time_s is None else round(self.time_s, 6),
             "quality": None,
             "detections": [],
             "latency_ms": {},
@@ -46,7 +49,8 @@ class Ledger:
     def drop(self, frame: Frame, reason: str) -> None:
         """Record that `frame` was not processed, for `reason` (e.g. "queue_full")."""
         with self._lock:
-            self._entries.append(LedgerEntry(index=frame.index, pts=frame.pts, dropped=reason))
+            entry = LedgerEntry(index=frame.index, pts=frame.pts, dropped=reason, time_s=frame.seconds)
+            self._entries.append(entry)
             self.drops[reason] += 1
 
     def event(self, name: str, detail: str, before_index: int) -> None:

@@ -71,7 +71,9 @@ def test_live_source_faster_than_consumer_drops_oldest_with_bounded_memory() -> 
     assert dropped + len(seen) == 2000  # every frame is either processed or counted as dropped
     assert queue.high_water <= 4 and max(depths) <= 4
     assert seen == sorted(seen) and seen[-1] == 1999  # the newest frame always reaches the consumer
-    assert len(ledger.drain_before(None)) == dropped
+    records = [entry.to_record() for entry in ledger.drain_before(None)]
+    assert len(records) == dropped
+    assert all(r["dropped"] == "queue_full" and isinstance(r["time_s"], float) for r in records)
 
 
 def test_file_source_faster_than_consumer_drops_nothing() -> None:
