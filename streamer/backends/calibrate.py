@@ -13,10 +13,10 @@ from streamer.backends.onnxruntime_engine import OnnxRuntimeEngine
 from streamer.backends.quantize import RECIPES, load_frames, quantize_int8
 from streamer.backends.spec import with_precision
 from streamer.models.store import sha256_of
-from streamer.paths import CALIBRATION_DIR
+from streamer.paths import CALIBRATION_FRAMES, HOLDOUT_FRAMES
 
-DEFAULT_CALIBRATION_FRAMES = CALIBRATION_DIR / "laparoscopy" / "calibrate"
-DEFAULT_HOLDOUT_FRAMES = CALIBRATION_DIR / "laparoscopy" / "holdout"
+DEFAULT_CALIBRATION_FRAMES = CALIBRATION_FRAMES
+DEFAULT_HOLDOUT_FRAMES = HOLDOUT_FRAMES
 REPORT_NAME = "int8-report.json"
 
 

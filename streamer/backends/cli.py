@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from streamer.backends.calibrate import DEFAULT_CALIBRATION_FRAMES, DEFAULT_HOLDOUT_FRAMES, calibrate_model
-from streamer.backends.factory import load_engine
-from streamer.backends.int8_guard import GuardBounds
 from streamer.errors import ConfigError, ModelError
+from streamer.paths import CALIBRATION_FRAMES, HOLDOUT_FRAMES
 
 ModelsArgument = Annotated[
     list[str] | None,
@@ -37,10 +35,8 @@ def model_targets(models: list[str] | None, profile: str | None) -> list[Path]:
 def calibrate_command(
     models: ModelsArgument = None,
     profile: ProfileOption = None,
-    frames: Annotated[Path, typer.Option(help="Calibration images.")] = DEFAULT_CALIBRATION_FRAMES,
-    holdout: Annotated[
-        Path, typer.Option(help="Held-out images for the accuracy guard.")
-    ] = DEFAULT_HOLDOUT_FRAMES,
+    frames: Annotated[Path, typer.Option(help="Calibration images.")] = CALIBRATION_FRAMES,
+    holdout: Annotated[Path, typer.Option(help="Held-out images for the accuracy guard.")] = HOLDOUT_FRAMES,
     max_score_loss: Annotated[
         float, typer.Option(help="Detector: largest EAD2019 score loss, points.")
     ] = 1.0,
@@ -55,6 +51,9 @@ def calibrate_command(
     ] = None,
 ) -> None:
     """Quantise models to INT8 (QDQ ONNX) and install them only if they stay close to FP32."""
+    from streamer.backends.calibrate import calibrate_model
+    from streamer.backends.int8_guard import GuardBounds
+
     targets = model_targets(models, profile)
     bounds = GuardBounds(
         max_score_loss_points=max_score_loss,
@@ -89,6 +88,8 @@ def build_command(
     max_batch: Annotated[int, typer.Option(help="Largest batch the engines accept.")] = 8,
 ) -> None:
     """Build engines ahead of time into engines/cache/, so a live session starts without a build."""
+    from streamer.backends.factory import load_engine
+
     for model in model_targets(models, profile):
         for value in precision:
             with load_engine(

@@ -5,25 +5,14 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 
 from streamer.errors import ConfigError
-from streamer.evaluate.classification import quality_metrics
-from streamer.evaluate.detection_score import score_detections
-from streamer.evaluate.folders import load_annotations
-from streamer.evaluate.plots import plot_detection, plot_quality
-from streamer.evaluate.quality_eval import cause_errors, example_sheet, judge_folder
-from streamer.evaluate.quality_inputs import (
-    join_on_index,
-    read_quality_labels,
-    read_quality_predictions,
-    read_quality_table,
-)
-from streamer.evaluate.report import format_detection_report, format_quality_report
-from streamer.evaluate.textio import write_text
+
+if TYPE_CHECKING:
+    import numpy as np
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate detections and the quality classifier.")
 
@@ -55,6 +44,11 @@ def detections(
     Text folders: scorer format `class_name x1 y1 x2 y2` (predictions `class_name confidence x1 y1 x2 y2`)
     or YOLO `class cx cy w h` (predictions add `confidence`) with each image next to its labels.
     """
+    from streamer.evaluate.detection_score import score_detections
+    from streamer.evaluate.folders import load_annotations
+    from streamer.evaluate.plots import plot_detection
+    from streamer.evaluate.report import format_detection_report
+
     score = score_detections(
         load_annotations(gt, predictions=False), load_annotations(pred, predictions=True), metric.value
     )
@@ -116,6 +110,16 @@ def quality(
     Give --data (a labelled folder, judged here), or --pred with --gt, or --table.
     Labels in --gt and --table are bad/good or 1/0 (1 = bad).
     """
+    from streamer.evaluate.classification import quality_metrics
+    from streamer.evaluate.plots import plot_quality
+    from streamer.evaluate.quality_inputs import (
+        join_on_index,
+        read_quality_labels,
+        read_quality_predictions,
+        read_quality_table,
+    )
+    from streamer.evaluate.report import format_quality_report
+
     given = [name for name, value in (("--data", data), ("--table", table), ("--pred", pred)) if value]
     if len(given) != 1 or (pred is None) != (gt is None):
         raise ConfigError("give one of --data FOLDER, --pred with --gt, or --table")
@@ -153,7 +157,10 @@ def _judge_labelled_folder(
     examples: Path | None,
 ) -> tuple[np.ndarray, np.ndarray, float, dict[str, object]]:
     """(is_bad, p_bad, threshold in use, extra report fields) of the profile's gate on a labelled folder."""
+    import numpy as np
+
     from streamer.config import load_profile, with_overrides
+    from streamer.evaluate.quality_eval import cause_errors, example_sheet, judge_folder
     from streamer.pipeline.image_classifier import ImageClassifier
     from streamer.train.video_split import validation_stems
 
@@ -173,6 +180,8 @@ def _judge_labelled_folder(
 
 
 def _write_json(path: Path, report: dict[str, object]) -> None:
+    from streamer.evaluate.textio import write_text
+
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, json.dumps(report, indent=2) + "\n")
 
@@ -224,7 +233,11 @@ def model(
     """Run the profile's detectors (as `streamer run` does, with the same thresholds) over a labelled folder
     and score them over the classes present in its ground truth."""
     from streamer.config import load_profile, with_overrides
+    from streamer.evaluate.detection_score import score_detections
     from streamer.evaluate.detector_eval import predict_folder
+    from streamer.evaluate.plots import plot_detection
+    from streamer.evaluate.report import format_detection_report
+    from streamer.evaluate.textio import write_text
     from streamer.evaluate.thresholds import apply_thresholds, cross_fitted_score, tune_class_thresholds
     from streamer.pipeline.image_detector import ImageDetector
     from streamer.train.video_split import validation_stems

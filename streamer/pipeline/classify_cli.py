@@ -10,21 +10,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import av
-import numpy as np
 import typer
 
-from streamer.capture.image_source import is_image_path, list_images, read_image_file
-from streamer.config import load_profile, with_overrides
 from streamer.errors import SourceError
-from streamer.pipeline.image_classifier import ImageClassifier
 
-Item = tuple[str, int | None, np.ndarray]  # path, video frame index (None for an image), RGB pixels
+if TYPE_CHECKING:
+    import numpy as np
+
+    from streamer.pipeline.image_classifier import ImageClassifier
+
+Item = tuple[str, "int | None", "np.ndarray"]  # path, video frame index (None for an image), RGB pixels
 
 
 def _video_frames(path: Path, every: int, limit: int | None) -> Iterator[Item]:
+    import av
+
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -43,6 +45,8 @@ def _video_frames(path: Path, every: int, limit: int | None) -> Iterator[Item]:
 
 def _items(spec: str, every: int, limit: int | None) -> Iterator[Item]:
     """The images of a file, folder or glob, or every `every`-th frame of a video."""
+    from streamer.capture.image_source import is_image_path, list_images, read_image_file
+
     path = Path(spec)
     if path.is_dir() or is_image_path(spec) or any(char in spec for char in "*?["):
         for image_path in list_images(spec):
@@ -71,6 +75,9 @@ def classify_command(
     ] = None,
 ) -> None:
     """Print the quality verdict (good/bad, p_bad, reasons) of images or video frames as JSON Lines."""
+    from streamer.config import load_profile, with_overrides
+    from streamer.pipeline.image_classifier import ImageClassifier
+
     config = with_overrides(
         load_profile(profile), backend=backend, classifier=classifier, quality_threshold=threshold
     )

@@ -1,16 +1,26 @@
-"""Procedural endoscopy frames and videos with exact EAD2019 artefact boxes, and frame degradations."""
+"""Procedural endoscopy frames and videos with exact EAD2019 artefact boxes, and frame degradations.
 
-from streamer.synthetic.dataset import write_ead2019_dataset, write_video
-from streamer.synthetic.degrade import DEGRADATIONS, degrade
-from streamer.synthetic.sample import SyntheticSample
-from streamer.synthetic.scene import SyntheticVideo, generate_frame
+The names below are imported on first use, so that `streamer --help` does not load the image stack.
+"""
 
-__all__ = [
-    "DEGRADATIONS",
-    "SyntheticSample",
-    "SyntheticVideo",
-    "degrade",
-    "generate_frame",
-    "write_ead2019_dataset",
-    "write_video",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES: dict[str, str] = {
+    "DEGRADATIONS": "streamer.synthetic.degradations",
+    "degrade": "streamer.synthetic.degradations",
+    "SyntheticSample": "streamer.synthetic.sample",
+    "SyntheticVideo": "streamer.synthetic.scene",
+    "generate_frame": "streamer.synthetic.scene",
+    "write_ead2019_dataset": "streamer.synthetic.dataset",
+    "write_video": "streamer.synthetic.dataset",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)

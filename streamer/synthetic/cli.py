@@ -7,9 +7,6 @@ from typing import Annotated
 
 import typer
 
-from streamer.synthetic.dataset import write_ead2019_dataset, write_video
-from streamer.synthetic.preview import write_preview
-
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Synthetic endoscopy data with exact boxes."
 )
@@ -24,6 +21,8 @@ def dataset_command(
     sequences: Annotated[int | None, typer.Option(help="Number of scenes (default: count / 16).")] = None,
 ) -> None:
     """Write COUNT synthetic frames with YOLO labels, named seqSSS_FFFF by scene."""
+    from streamer.synthetic.dataset import write_ead2019_dataset
+
     paths = write_ead2019_dataset(out, count=count, seed=seed, size=size, sequences=sequences)
     typer.echo(f"wrote {len(paths)} frames to {out}")
 
@@ -42,6 +41,8 @@ def video_command(
     ] = None,
 ) -> None:
     """Write an H.264 MP4 of a synthetic scene seen by a moving camera."""
+    from streamer.synthetic.dataset import write_video
+
     frames = write_video(
         out, seconds=seconds, seed=seed, size=(width, height), fps=fps, bad_share=bad_share, truth_path=truth
     )
@@ -56,5 +57,7 @@ def preview_command(
     size: Annotated[int, typer.Option(help="Side of the square frames in pixels.")] = 512,
 ) -> None:
     """Write a grid of synthetic frames with their boxes drawn (class index in the box's colour)."""
+    from streamer.synthetic.preview import write_preview
+
     write_preview(out, count=count, seed=seed, size=size)
     typer.echo(f"wrote {count} frames to {out}")

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from streamer.errors import ConfigError
-from streamer.synthetic.degrade import DEGRADATIONS, degrade
+from streamer.synthetic.degradations import DEGRADATIONS, degrade
 from streamer.synthetic.fov import fov_mask, vignette
 from streamer.synthetic.instrument import INSTRUMENT, Instrument
 from streamer.synthetic.lens import ARTIFACT, BLUR, CONTRAST, ViewEffect, make_effect

@@ -6,14 +6,15 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import torch
 import typer
 
 from streamer.errors import ConfigError
 from streamer.paths import DEMO_CLIP
-from streamer.train.loop import LoopConfig
+
+if TYPE_CHECKING:
+    from streamer.train.loop import LoopConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Train detectors and quality classifiers.")
 
@@ -40,6 +41,8 @@ def _loop(
     resume: bool,
     monitor: str = "score",
 ) -> LoopConfig:
+    from streamer.train.loop import LoopConfig
+
     return LoopConfig(
         run_dir=run_dir,
         epochs=epochs,
@@ -137,6 +140,8 @@ def detector_command(
         arch["input_size"] = [input_size, input_size]
     if head_depth is not None:
         arch["head_depth"] = head_depth
+    import torch
+
     torch.set_num_threads(threads)
     config = DetectorTrainConfig(
         data=tuple(folders),
@@ -217,6 +222,8 @@ def quality_command(
 ) -> None:
     """Train the quality gate (good/bad and the blurred, badly exposed and saturated share of the frame) on
     EAD frames labelled by the rule, the bundled clip and degraded copies of good frames."""
+    import torch
+
     from streamer.train.quality import (
         CLASSIFIER_ARCHITECTURES,
         QualityTrainConfig,

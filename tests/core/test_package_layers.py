@@ -1,6 +1,8 @@
 """Packages of streamer import each other one way only: no cycle among their module-level imports."""
 
 import ast
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -44,3 +46,9 @@ def test_no_package_import_cycle():
 def test_the_checker_sees_a_cycle():
     assert _reaches({"a": {"b"}, "b": {"a"}}, "b", "a")
     assert not _reaches(defaultdict(set, {"a": {"b"}}), "b", "a")
+
+
+def test_the_command_line_loads_no_heavy_library_until_a_command_needs_it():
+    probe = "import sys, streamer.cli; print(sorted({'torch', 'cv2', 'onnx', 'av', 'onnxruntime'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"  # so `streamer --help` answers at once
