@@ -36,7 +36,7 @@ def run_naive_loop(
     classifier = load_classifier(config)
     detectors = load_detectors(config)
     engines = [e for e in (classifier, *detectors) if e is not None]
-    warm_up(engines, 1, Fuser(config.fusion))
+    warm_up(engines, 1, Fuser(config.fusion) if len(detectors) > 1 else None)
     preprocessor = make_preprocessor(config)
     gate = QualityGate(classifier, threshold=config.quality.threshold)
     detector = make_detector_stage(detectors, config)

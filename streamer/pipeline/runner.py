@@ -27,6 +27,7 @@ from streamer.capture.source import Source
 from streamer.config import RunConfig
 from streamer.errors import SinkError, StreamerError
 from streamer.fusion import Fuser
+from streamer.fusion.fuser import warm_up_nms
 from streamer.ledger import Ledger
 from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocessor
 from streamer.pipeline.inference import InferenceWorker
@@ -68,15 +69,19 @@ def _stop_on_signals(stop: threading.Event, abort: threading.Event) -> Iterator[
             signal.signal(sig, handler)
 
 
-def warm_up(engines: list[Engine], batch: int, fuser: Fuser) -> None:
-    """Run each engine once at batch 1 and at `batch` on zeros, and the fusion and NMS kernels once, so the
-    first frames pay no one-off costs (memory allocation, kernel selection, graph capture, compilation)."""
+def warm_up(engines: list[Engine], batch: int, fuser: Fuser | None) -> None:
+    """Run each engine once at batch 1 and at `batch` on zeros, and the fusion (an ensemble's `fuser`) and
+    NMS kernels once, so the first frames pay no one-off costs (memory allocation, kernel selection, graph
+    capture, compilation). A single detector (fuser None) warms only the NMS its decoding uses."""
     with torch.inference_mode():
         for engine in engines:
             height, width = engine.spec.input_size
             for size in sorted({1, batch}):
                 engine.infer(torch.zeros((size, 3, height, width), device=engine.device))
-    fuser.warm_up()
+    if fuser is None:
+        warm_up_nms()
+    else:
+        fuser.warm_up()
 
 
 class Pipeline:
@@ -104,7 +109,7 @@ class Pipeline:
             engines.extend([classifier] if classifier is not None else [])
             detectors = load_detectors(config)
             engines.extend(detectors)
-            warm_up(engines, config.batch, Fuser(config.fusion))
+            warm_up(engines, config.batch, Fuser(config.fusion) if len(detectors) > 1 else None)
         except BaseException:
             source.close()
             for engine in engines:
