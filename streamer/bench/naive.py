@@ -13,7 +13,7 @@ from streamer.fusion import Fuser
 from streamer.overlay import Overlay
 from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocessor
 from streamer.pipeline.models import load_classifier, load_detectors
-from streamer.pipeline.quality_gate import QualityGate
+from streamer.pipeline.quality_gate import make_quality_gate
 from streamer.pipeline.runner import warm_up
 from streamer.pipeline.stats import summarize_latencies
 from streamer.sinks.video import H264Encoder
@@ -38,9 +38,9 @@ def run_naive_loop(
     engines = [e for e in (classifier, *detectors) if e is not None]
     warm_up(engines, 1, Fuser(config.fusion) if len(detectors) > 1 else None)
     preprocessor = make_preprocessor(config)
-    gate = QualityGate(classifier, threshold=config.quality.threshold)
+    gate = make_quality_gate(classifier, config, stills=False)
     detector = make_detector_stage(detectors, config)
-    overlay = Overlay()
+    overlay = Overlay(detector.classes)
     encoder = H264Encoder(
         out / "naive.mp4",
         fps=source.info.fps or 25.0,

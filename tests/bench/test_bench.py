@@ -117,3 +117,9 @@ def test_report_schema_and_table(fast_video: Path) -> None:
     json.dumps(report)  # serialisable as written by --json
     table = format_report(report)
     assert "e2e" in table and "170 ms" in table and "naive" in table
+
+
+def test_the_naive_loop_draws_every_class_of_the_shipped_detector(real_clip: Path) -> None:
+    """detector-lite-c has 8 classes (blood too): the naive loop's overlay must know all of them."""
+    report = run_bench(str(real_clip), load_profile("lite"), frames=8, warmup=2, mode="file", naive=True)
+    assert report["naive_loop"]["frames"] == 8
