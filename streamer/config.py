@@ -11,7 +11,8 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from streamer.errors import ConfigError
 from streamer.fusion import FusionConfig
@@ -50,6 +51,16 @@ class CaptureConfig:
     max_frames: int | None = None
     realtime: bool = False  # pace a file at its frame rate, as a capture card would deliver it
 
+    def __post_init__(self) -> None:
+        _at_least("capture open_timeout_s", self.open_timeout_s, 0.0, strict=True)
+        _at_least("capture read_timeout_s", self.read_timeout_s, 0.0, strict=True)
+        _at_least("--reconnect (capture reconnect)", self.reconnect, 0)
+        _at_least("capture reconnect_backoff_s", self.reconnect_backoff_s, 0.0)
+        _at_least("capture queue_size", self.queue_size, 1)
+        _at_least("capture live_queue_size", self.live_queue_size, 1)
+        if self.max_frames is not None:
+            _at_least("--max-frames", self.max_frames, 1)
+
 
 @dataclass(frozen=True)
 class PreprocessConfig:
@@ -58,6 +69,11 @@ class PreprocessConfig:
     crop_fov: bool = True
     fov_threshold: int = FOV_THRESHOLD
     fov_refresh_frames: int = 25
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.fov_threshold <= 255:
+            raise ConfigError(f"preprocess fov_threshold must be in 0..255, got {self.fov_threshold}")
+        _at_least("preprocess fov_refresh_frames", self.fov_refresh_frames, 1)
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,14 @@ class DetectorConfig:
     max_detections: int = 100
     top_k_per_level: int = 1000
 
+    def __post_init__(self) -> None:
+        if self.score_threshold is not None and not 0.0 <= self.score_threshold <= 1.0:
+            raise ConfigError(f"detector score_threshold must be in [0, 1], got {self.score_threshold}")
+        if not 0.0 < self.iou_threshold <= 1.0:
+            raise ConfigError(f"detector iou_threshold must be in (0, 1], got {self.iou_threshold}")
+        _at_least("detector max_detections", self.max_detections, 1)
+        _at_least("detector top_k_per_level", self.top_k_per_level, 1)
+
 
 @dataclass(frozen=True)
 class OutputConfig:
@@ -109,8 +133,19 @@ class OutputConfig:
     video_preset: str = "ultrafast"
     video_crf: int = 23
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.video_crf <= 51:
+            raise ConfigError(f"output video_crf must be in 0..51, got {self.video_crf}")
+
 
 OUTPUT_NAMES = ("annotated", "filtered", "jsonl", "coco", "scorer")
+MAX_BATCH = 64  # frames per inference batch; more only adds latency and memory (a 720p batch of 64: 180 MB)
+
+
+def _at_least(name: str, value: float, low: float, *, strict: bool = False) -> None:
+    """ConfigError unless value >= low (value > low when `strict`)."""
+    if value < low or (strict and value == low):
+        raise ConfigError(f"{name} must be {'>' if strict else '>='} {low}, got {value}")
 
 
 @dataclass(frozen=True)
@@ -139,8 +174,9 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.engine_threads is not None and self.engine_threads < 1:
             raise ConfigError(f"engine_threads must be >= 1, got {self.engine_threads}")
-        if self.batch < 1:
-            raise ConfigError(f"--batch must be >= 1, got {self.batch}")
+        if not 1 <= self.batch <= MAX_BATCH:
+            raise ConfigError(f"--batch must be in 1..{MAX_BATCH}, got {self.batch}")
+        _at_least("batch_deadline_ms", self.batch_deadline_ms, 0.0)
         unknown = set(self.output.outputs) - set(OUTPUT_NAMES)
         if unknown:
             raise ConfigError(f"unknown output(s) {sorted(unknown)}; choose from {list(OUTPUT_NAMES)}")
@@ -168,26 +204,65 @@ def available_profiles() -> list[str]:
     return sorted(path.stem for path in PROFILES_DIR.glob("*.toml"))
 
 
+def _typed(value: Any, annotation: Any, where: str) -> Any:
+    """`value` from a TOML profile checked against a field's type and converted (a list to a tuple, a
+    string to a Path or an enum member); ConfigError naming `where` when it does not fit."""
+    options = [a for a in get_args(annotation) if a is not type(None)] if _is_optional(annotation) else []
+    if options:
+        return _typed(value, options[0], where)
+    origin = get_origin(annotation)
+    if origin is Literal:
+        if value not in get_args(annotation):
+            raise ConfigError(
+                f"{where} must be one of {', '.join(map(str, get_args(annotation)))}, got {value!r}"
+            )
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        return tuple(_typed(item, get_args(annotation)[0], f"{where} item") for item in value)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        try:
+            return annotation(value)
+        except ValueError:
+            known = ", ".join(str(member.value) for member in annotation)
+            raise ConfigError(f"{where} must be one of {known}, got {value!r}") from None
+    expected = {
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number",
+        str: "a string",
+        Path: "a path",
+    }
+    fits = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        str: isinstance(value, str),
+        Path: isinstance(value, str),
+    }
+    if annotation not in fits:
+        return value
+    if not fits[annotation]:
+        raise ConfigError(f"{where} must be {expected[annotation]}, got {value!r}")
+    return Path(value) if annotation is Path else float(value) if annotation is float else value
+
+
+def _is_optional(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, UnionType) and type(None) in get_args(annotation)
+
+
 def _coerce(section: type, values: dict[str, Any], origin: str) -> Any:
-    known = {f.name: f for f in fields(section)}
-    unknown = set(values) - set(known)
+    known = {f.name for f in fields(section)}
+    unknown = set(values) - known
     if unknown:
         raise ConfigError(f"{origin}: unknown key(s) {sorted(unknown)} in [{section.__name__}]")
-    defaults = section()
-    coerced: dict[str, Any] = {}
-    for name, value in values.items():
-        current = getattr(defaults, name)
-        if isinstance(current, Enum):
-            try:
-                value = type(current)(value)
-            except ValueError as error:
-                raise ConfigError(f"{origin}: invalid value {value!r} for {name}") from error
-        elif isinstance(current, tuple):
-            value = tuple(value)
-        elif isinstance(current, Path):
-            value = Path(value)
-        coerced[name] = value
-    return replace(defaults, **coerced)
+    hints = get_type_hints(section)
+    table = next(name for name, cls in _SECTIONS.items() if cls is section)
+    coerced = {
+        name: _typed(value, hints[name], f"{origin}: [{table}] {name}") for name, value in values.items()
+    }
+    return replace(section(), **coerced)
 
 
 def load_profile(name_or_path: str) -> RunConfig:
@@ -213,6 +288,8 @@ def load_profile(name_or_path: str) -> RunConfig:
     allowed_top = {"backend", "device", "precision", "engine_threads", "batch", "batch_deadline_ms"}
     if set(top_level) - allowed_top:
         raise ConfigError(f"{path}: unknown key(s) {sorted(set(top_level) - allowed_top)}")
+    run_hints = get_type_hints(RunConfig)
+    top_level = {key: _typed(value, run_hints[key], f"{path}: {key}") for key, value in top_level.items()}
     built: dict[str, Any] = {
         name: _coerce(_SECTIONS[name], values, str(path))
         for name, values in sections.items()

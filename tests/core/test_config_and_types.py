@@ -25,9 +25,21 @@ def test_every_bundled_profile_loads() -> None:
     [
         ("[detector]\nmodelz = ['x']\n", "unknown key"),
         ("[nonsense]\na = 1\n", "unknown section"),
-        ("[output]\nbad_frames = 'hide'\n", "invalid value"),
+        ("[output]\nbad_frames = 'hide'\n", "bad_frames must be one of mark, drop"),
         ("batch = 0\n", "--batch"),
+        ("batch = 100000\n", "--batch must be in 1..64"),
         ("[detector\n", "invalid profile"),
+        ('batch = "four"\n', "batch must be a whole number, got 'four'"),
+        ("batch = 2.5\n", "batch must be a whole number, got 2.5"),
+        ('[detector]\nscore_threshold = "high"\n', r"\[detector\] score_threshold must be a number"),
+        ('[quality]\nthreshold = "0.5"\n', r"\[quality\] threshold must be a number"),
+        ('[capture]\nqueue_size = "big"\n', r"\[capture\] queue_size must be a whole number"),
+        ('[detector]\nmodels = "detector-lite"\n', r"\[detector\] models must be a list"),
+        ('[output]\noutputs = "annotated"\n', r"\[output\] outputs must be a list"),
+        ('[preprocess]\ncrop_fov = "false"\n', "crop_fov must be true or false"),
+        ("[capture]\nreconnect = -3\n", "reconnect"),
+        ("[quality]\nbad_after = 0\n", "bad_after"),
+        ('backend = "cuda-magic"\n', "backend must be one of auto"),
     ],
 )
 def test_bad_profiles_are_refused(tmp_path: Path, text: str, message: str) -> None:
@@ -48,7 +60,17 @@ def test_overrides_replace_only_what_is_given() -> None:
 
 
 @pytest.mark.parametrize(
-    "changes", [{"bad_frames": "hide"}, {"capture": "gstreamer"}, {"max_frames": 0}, {"outputs": ("gif",)}]
+    "changes",
+    [
+        {"bad_frames": "hide"},
+        {"capture": "gstreamer"},
+        {"max_frames": 0},
+        {"outputs": ("gif",)},
+        {"reconnect": -3},
+        {"quality_threshold": 0.0},
+        {"score_threshold": 2.0},
+        {"batch": 100000},
+    ],
 )
 def test_invalid_overrides_are_refused(changes: dict) -> None:
     with pytest.raises(ConfigError):

@@ -96,3 +96,25 @@ def test_truncated_file_keeps_and_finalizes_what_was_processed(real_clip: Path, 
     frames, _ = read_jsonl(out / "frames.jsonl")
     assert 0 < len(frames) < 250
     assert decoded_frame_count(out / "annotated.mp4")[0] == len(frames)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('batch = "four"\n', "batch must be a whole number"),
+        ('[detector]\nmodels = "detector-lite"\n', "models must be a list"),
+        ('[output]\noutputs = "annotated"\n', "outputs must be a list"),
+        ('[preprocess]\ncrop_fov = "false"\n', "crop_fov must be true or false"),
+        ("[capture]\nreconnect = -3\n", "reconnect"),
+    ],
+    ids=["batch-string", "models-string", "outputs-string", "bool-string", "negative-reconnect"],
+)
+def test_a_profile_value_of_the_wrong_type_is_one_line(text: str, message: str, tmp_path: Path) -> None:
+    profile = tmp_path / "typed.toml"
+    profile.write_text(text)
+    done = run_streamer("run", "synthetic", "--profile", str(profile), "--out", str(tmp_path / "out"))
+    assert done.returncode != 0
+    assert (
+        done.stderr.count("\n") == 1 and done.stderr.startswith("streamer: error:") and message in done.stderr
+    )
+    assert not (tmp_path / "out").exists()
