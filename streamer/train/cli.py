@@ -186,6 +186,10 @@ def quality_command(
         Path, typer.Option(help="Real clip: frames 0-149 train as good frames, 175-249 are the clip test.")
     ] = DEMO_CLIP,
     architecture: Annotated[str, typer.Option(help="lite or b0 (EfficientNet-B0).")] = "lite",
+    input_size: Annotated[
+        int | None,
+        typer.Option(min=32, help="Square input side instead of the architecture's (a multiple of 32)."),
+    ] = None,
     init_weights: Annotated[
         Path | None,
         typer.Option(
@@ -244,6 +248,11 @@ def quality_command(
         raise ConfigError(f"unknown architecture {architecture!r}; choose one of {known}")
     if not data:
         raise ConfigError("no data: give --data FOLDER (EAD format, e.g. ../shared/data/ead2020)")
+    arch = dict(CLASSIFIER_ARCHITECTURES[architecture])
+    if input_size is not None:
+        if input_size % 32:
+            raise ConfigError(f"--input-size must be a multiple of 32, got {input_size}")
+        arch["input_size"] = [input_size, input_size]
     config = QualityTrainConfig(
         data=tuple(data),
         clip=clip,
@@ -252,7 +261,7 @@ def quality_command(
         split=split,
         validation_fraction=validation_fraction,
         name=name,
-        architecture=dict(CLASSIFIER_ARCHITECTURES[architecture]),
+        architecture=arch,
         init_weights=init_weights,
         degrade_probability=degrade_probability,
         coverage_weight=coverage_weight,
