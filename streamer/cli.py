@@ -117,6 +117,9 @@ def run(
     ] = None,
     score_threshold: Annotated[float | None, typer.Option(help="Lowest detection score kept.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar / live status line.")] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an earlier run's outputs in --out.")
+    ] = False,
 ) -> None:
     """Process SOURCE: gate frame quality, detect artefacts, write annotated.mp4, filtered.mp4, frames.jsonl
     and summary.json to --out."""
@@ -140,6 +143,7 @@ def run(
         detectors=tuple(detector) if detector else None,
         quality_threshold=quality_threshold,
         score_threshold=score_threshold,
+        overwrite=overwrite or None,
     )
     summary = _run_pipeline(source, config, progress=progress)
     _print_summary(summary)
@@ -156,7 +160,7 @@ def demo(
     from streamer.config import load_profile, with_overrides
     from streamer.paths import DEMO_CLIP
 
-    config = with_overrides(load_profile(profile), out_dir=out)
+    config = with_overrides(load_profile(profile), out_dir=out, overwrite=True)
     summary = _run_pipeline(str(DEMO_CLIP), config, progress=True)
     print(f"streamer demo: {DEMO_CLIP.name} with profile {config.profile}")
     models = summary["models"]

@@ -132,6 +132,7 @@ class OutputConfig:
     show: bool = False
     video_preset: str = "ultrafast"
     video_crf: int = 23
+    overwrite: bool = False  # replace an earlier run's outputs in out_dir instead of refusing to start
 
     def __post_init__(self) -> None:
         if not 0 <= self.video_crf <= 51:
@@ -310,6 +311,7 @@ def with_overrides(
     batch: int | None = None,
     bad_frames: str | None = None,
     show: bool | None = None,
+    overwrite: bool | None = None,
     max_frames: int | None = None,
     capture: str | None = None,
     reconnect: int | None = None,
@@ -345,6 +347,8 @@ def with_overrides(
             raise ConfigError(f"unknown --bad-frames {bad_frames!r}; choose drop or mark") from error
     if show is not None:
         output_changes["show"] = show
+    if overwrite is not None:
+        output_changes["overwrite"] = overwrite
     if outputs is not None:
         output_changes["outputs"] = outputs
     quality_changes: dict[str, Any] = {}

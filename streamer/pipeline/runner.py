@@ -34,6 +34,7 @@ from streamer.pipeline.inference import InferenceWorker
 from streamer.pipeline.models import describe_engine, load_classifier, load_detectors
 from streamer.pipeline.output import OutputSinks, OutputWorker
 from streamer.pipeline.quality_gate import make_quality_gate
+from streamer.sinks.folder import OutputFolder
 from streamer.types import Frame, FrameResult
 
 JOIN_POLL_S = 0.2
@@ -102,6 +103,8 @@ class Pipeline:
         """Process the whole source. Raises StreamerError before any output exists if the source or a model
         cannot be opened; a failure mid-stream is returned in the outcome after the outputs are finalized."""
         config = self.config
+        folder = OutputFolder(config.output.out_dir, overwrite=config.output.overwrite)
+        folder.check()  # refuse an occupied folder before the slow start-up
         source, reopen = open_source(self.source_spec, config.capture)
         engines: list[Engine] = []
         try:
@@ -116,7 +119,15 @@ class Pipeline:
                 engine.close()
             raise
         try:
-            return self._run_threads(source, reopen, classifier, detectors, on_result, on_start)
+            try:
+                folder.__enter__()  # locked until the outputs are finalized
+            except BaseException:
+                source.close()
+                raise
+            try:
+                return self._run_threads(source, reopen, classifier, detectors, on_result, on_start)
+            finally:
+                folder.__exit__(None, None, None)
         finally:
             for engine in engines:
                 engine.close()
@@ -143,7 +154,6 @@ class Pipeline:
         device = torch.device(config.device)
         detector_stage = make_detector_stage(detectors, config)
         try:
-            config.output.out_dir.mkdir(parents=True, exist_ok=True)
             sinks = OutputSinks(
                 config.output, fps=info.fps or DEFAULT_FPS, class_names=detector_stage.classes
             )
