@@ -16,7 +16,7 @@ from streamer.evaluate.scorer_txt import write_scorer_txt
 from streamer.ledger import Ledger
 from streamer.overlay import Overlay, StatusLine
 from streamer.pipeline.hysteresis import RunCounter
-from streamer.pipeline.stats import LatencyRecorder
+from streamer.pipeline.stats import LatencySketches
 from streamer.sinks.jsonl import JsonlSink
 from streamer.sinks.video import VideoSink
 from streamer.sinks.window import WindowSink
@@ -139,7 +139,7 @@ class OutputWorker(threading.Thread):
         self._class_names = class_names
         self._overlay = Overlay(class_names)
         self._on_result = on_result
-        self.latencies = LatencyRecorder()
+        self.latencies = LatencySketches()
         self.good = 0
         self.bad = 0
         self.processed = 0

@@ -1,10 +1,18 @@
-"""Latency statistics: percentiles per stage and end to end, over a run."""
+"""Latency statistics: percentiles per stage and end to end, over a run.
+
+A run keeps them in constant memory (LatencySketches: one DDSketch per stage, percentiles within 0.5 % of
+the true value), so a whole procedure can stream without growing; LatencyRecorder keeps every sample, for
+the plots of a benchmark of bounded length.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 import numpy as np
+from ddsketch import DDSketch
+
+SKETCH_RELATIVE_ACCURACY = 0.005
 
 PERCENTILES = (50, 95, 99)
 
@@ -36,3 +44,34 @@ class LatencyRecorder:
         stages = [stage for stage in self.samples if stage != "e2e"]
         ordered = [*stages, "e2e"] if "e2e" in self.samples else stages
         return {stage: summarize_latencies(self.samples[stage]) for stage in ordered}
+
+
+class LatencySketches:
+    """Per-stage latencies (ms) of every processed frame as streaming sketches: memory does not grow with
+    the number of frames."""
+
+    def __init__(self) -> None:
+        self._sketches: dict[str, DDSketch] = {}
+        self._max: dict[str, float] = {}
+
+    def add(self, latencies_ms: dict[str, float]) -> None:
+        for stage, value in latencies_ms.items():
+            if stage not in self._sketches:
+                self._sketches[stage] = DDSketch(relative_accuracy=SKETCH_RELATIVE_ACCURACY)
+                self._max[stage] = value
+            self._sketches[stage].add(max(0.0, value))
+            self._max[stage] = max(self._max[stage], value)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """{stage: {p50, p95, p99, max, mean, count}} with `e2e` last (percentiles within 0.5 %)."""
+        stages = [stage for stage in self._sketches if stage != "e2e"]
+        ordered = [*stages, "e2e"] if "e2e" in self._sketches else stages
+        return {stage: self._summary(stage) for stage in ordered}
+
+    def _summary(self, stage: str) -> dict[str, float]:
+        sketch = self._sketches[stage]
+        figures = {f"p{p}": round(float(sketch.get_quantile_value(p / 100)), 3) for p in PERCENTILES}
+        figures["max"] = round(self._max[stage], 3)
+        figures["mean"] = round(sketch.sum / sketch.count, 3)
+        figures["count"] = int(sketch.count)
+        return figures

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -95,8 +94,7 @@ class H264Encoder:
 class VideoSink:
     """Queue frames to an H264Encoder running in its own thread, so encoding overlaps the other stages.
 
-    `encode_ms` lists each frame's conversion + encode time (ms). Errors of the encoder thread are raised
-    by the next `write` or by `close`.
+    Errors of the encoder thread are raised by the next `write` or by `close`.
     """
 
     def __init__(
@@ -116,18 +114,15 @@ class VideoSink:
         self._thread = threading.Thread(target=self._work, name=f"encode-{path.stem}", daemon=True)
         self._thread.start()
         self._closed = False
-        self.encode_ms: list[float] = []
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
             if self._error is not None:
                 continue
-            started = time.perf_counter()
             try:
                 self._encoder.encode(*item)
             except BaseException as error:  # kept and raised in the producer's thread
                 self._error = error
-            self.encode_ms.append((time.perf_counter() - started) * 1000)
 
     def write(self, image: np.ndarray, pts: int | None = None, time_base: float | None = None) -> None:
         """Queue one H×W×3 uint8 RGB frame (blocks while the encoder is ENCODE_QUEUE_SIZE frames behind).
