@@ -39,6 +39,12 @@ def source_opener(spec: str, config: CaptureConfig) -> Callable[[], Source]:
     )
 
 
+def is_live_spec(spec: str) -> bool:
+    """Whether `spec` names a live source (network stream, V4L2 device, camera index), whose frames come
+    whether or not they are read."""
+    return spec.isdigit() or is_network_url(spec) or is_v4l2_device(spec)
+
+
 def open_source(spec: str, config: CaptureConfig) -> tuple[Source, Callable[[], Source]]:
     """Open `spec` now (errors surface before any output is created); also return how to reopen it."""
     opener = source_opener(spec, config)

@@ -22,7 +22,7 @@ import torch
 from streamer.backends.base import Engine
 from streamer.capture.capture_thread import CaptureThread
 from streamer.capture.frame_queue import FrameQueue, QueuePolicy
-from streamer.capture.open_source import open_source
+from streamer.capture.open_source import is_live_spec, open_source
 from streamer.capture.source import Source
 from streamer.config import RunConfig
 from streamer.errors import SinkError, StreamerError
@@ -105,7 +105,10 @@ class Pipeline:
         config = self.config
         folder = OutputFolder(config.output.out_dir, overwrite=config.output.overwrite)
         folder.check()  # refuse an occupied folder before the slow start-up
-        source, reopen = open_source(self.source_spec, config.capture)
+        live = is_live_spec(self.source_spec)
+        # a file is opened first, so a bad one is refused before the models load; a live source last,
+        # so that its first frames are fresh ones rather than a backlog from the start-up
+        opened = None if live else open_source(self.source_spec, config.capture)
         engines: list[Engine] = []
         try:
             classifier = load_classifier(config)
@@ -113,11 +116,15 @@ class Pipeline:
             detectors = load_detectors(config)
             engines.extend(detectors)
             warm_up(engines, config.batch, Fuser(config.fusion) if len(detectors) > 1 else None)
+            if opened is None:
+                opened = open_source(self.source_spec, config.capture)
         except BaseException:
-            source.close()
+            if opened is not None:
+                opened[0].close()
             for engine in engines:
                 engine.close()
             raise
+        source, reopen = opened
         try:
             try:
                 folder.__enter__()  # locked until the outputs are finalized
