@@ -1,4 +1,9 @@
-"""H.264 MP4 writer through PyAV, encoding in its own thread; the file is finalized (playable) on close."""
+"""H.264 MP4 writer through PyAV, encoding in its own thread.
+
+The MP4 is fragmented (a keyframe and a fragment every second, the index up front), so that a run killed
+or cut off by a power failure leaves a file that plays up to its last second or so; `close` flushes
+the rest. Ordinary players (VLC, ffmpeg, browsers) play fragmented MP4.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ import numpy as np
 from streamer.errors import SinkError
 
 ENCODE_QUEUE_SIZE = 8  # frames waiting for the encoder thread before `write` blocks
+FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+KEYFRAME_INTERVAL_S = 1.0  # a keyframe, and so a fragment, at least this often
 
 
 class H264Encoder:
@@ -42,13 +49,14 @@ class H264Encoder:
 
     def _open(self, width: int, height: int) -> None:
         try:
-            self._container = av.open(str(self.path), mode="w")
+            self._container = av.open(str(self.path), mode="w", format="mp4", options=FRAGMENTED_MP4)
         except (av.error.FFmpegError, OSError) as error:
             raise SinkError(f"cannot write {self.path}: {error}") from error
         stream = self._container.add_stream("libx264", rate=self._fps, options=self._options)
         stream.width, stream.height = width - width % 2, height - height % 2
         stream.pix_fmt = "yuv420p"
         stream.time_base = self._time_base
+        stream.codec_context.gop_size = max(1, round(float(self._fps) * KEYFRAME_INTERVAL_S))
         self._frame_step = max(1, round(1 / (self._fps * self._time_base)))
         self._stream = stream
         self._size = (stream.width, stream.height)
@@ -78,7 +86,7 @@ class H264Encoder:
         self.frames_written += 1
 
     def close(self) -> None:
-        """Flush the encoder and write the MP4 index; safe to call twice."""
+        """Flush the encoder and write the last fragment; safe to call twice."""
         if self._container is None:
             return
         container, stream = self._container, self._stream

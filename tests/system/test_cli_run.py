@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import av
 import pytest
 
 from streamer.evaluate.folders import load_annotations
@@ -135,6 +136,32 @@ def test_signal_ends_the_run_with_playable_files(sig: signal.Signals, tmp_path: 
     assert summary["interrupted"] is True
     assert decoded_frame_count(out / "annotated.mp4")[0] == len(frames)
     assert decoded_frame_count(out / "filtered.mp4")[0] == len(frames)
+
+
+def test_after_sigkill_both_videos_play_up_to_their_last_second(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        streamer_command("run", "synthetic:2", "--profile", "noop", "--realtime", "--max-frames", "5000",
+                         "--out", str(out), "--no-progress"),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    jsonl = out / "frames.jsonl"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and frames_written(jsonl) < 100:
+        time.sleep(0.1)
+    process.kill()  # SIGKILL: nothing is flushed or finalized
+    process.communicate(timeout=60)
+    written = frames_written(jsonl)
+    assert written >= 100
+    for name in ("annotated.mp4", "filtered.mp4"):
+        decoded = 0
+        try:
+            with av.open(str(out / name)) as container:
+                for _ in container.decode(video=0):
+                    decoded += 1
+        except av.FFmpegError:
+            pass  # the cut-off last fragment
+        assert written - 2 * 25 - 8 <= decoded <= written  # all but the last couple of seconds
 
 
 def test_predictions_are_written_as_coco_and_scorer_text(real_clip: Path, tmp_path: Path) -> None:
