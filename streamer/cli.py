@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -251,8 +252,17 @@ def devices() -> None:
             print(f"  {video_format.fourcc:4} {video_format.description}: {' '.join(video_format.sizes)}")
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM outside a running pipeline (start-up, model loading): one line, exit 130. A running
+    pipeline installs its own handler, which drains and finalizes the outputs first."""
+    print("streamer: interrupted", file=sys.stderr)
+    raise SystemExit(INTERRUPTED_EXIT_CODE)
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and a non-zero exit code."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupted)
     try:
         app(prog_name="streamer")
     except StreamerError as error:

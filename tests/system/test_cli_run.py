@@ -191,3 +191,16 @@ def test_the_profiles_output_folder_is_used_when_out_is_not_given(tmp_path: Path
     done = run_streamer("run", "synthetic", "--profile", str(profile), "--max-frames", "3", "--no-progress")
     assert done.returncode == 0, done.stderr
     assert len(read_jsonl(out / "frames.jsonl")[0]) == 3
+
+
+@pytest.mark.parametrize("delay_s", [0.3, 1.0])
+def test_ctrl_c_during_start_up_is_one_line_and_130(real_clip: Path, tmp_path: Path, delay_s: float) -> None:
+    process = subprocess.Popen(
+        streamer_command("run", str(real_clip), "--out", str(tmp_path / "out"), "--no-progress"),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(delay_s)  # imports and model loading take longer than this
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr == "streamer: interrupted\n"
