@@ -27,9 +27,10 @@ import torch
 
 from streamer.config import load_profile, with_overrides
 from streamer.evaluate.detection_score import score_detections
-from streamer.evaluate.detector_eval import predict_folder, read_rgb
+from streamer.evaluate.detector_eval import predict_folder
 from streamer.evaluate.folders import find_image
 from streamer.evaluate.plots import plot_detection
+from streamer.images import read_rgb
 from streamer.models.store import load_manifest, load_model
 from streamer.overlay import Overlay
 from streamer.paths import BENCHMARKS_DIR, DEMO_CLIP, ENGINES_DIR, REPO_ROOT

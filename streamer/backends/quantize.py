@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnx
 from onnx import numpy_helper
@@ -26,9 +25,9 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from streamer.backends.base import EngineSpec
 from streamer.backends.spec import INPUT_NAME, SPEC_METADATA_KEY, spec_to_json, with_precision
 from streamer.errors import DataError
+from streamer.images import IMAGE_SUFFIXES, is_image_file, read_rgb
 from streamer.preprocessing import to_network_input
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 # Quantised operators: the convolutions, the residual and FPN additions and the max pool, so that the
 # whole network body runs on int8 tensors. Box decoding (everything after the output convolutions)
 # stays float, which keeps box coordinates exact.
@@ -44,20 +43,13 @@ def load_frames(folder: Path, spec: EngineSpec) -> np.ndarray:
 
     Returns (N, 3, H, W) float32: RGB scaled to [0, 1], minus spec.mean, divided by spec.std.
     """
-    paths = (
-        sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if folder.is_dir()
-        else []
-    )
+    paths = sorted(p for p in Path(folder).iterdir() if is_image_file(p)) if folder.is_dir() else []
     if not paths:
         raise DataError(f"no calibration images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
     height, width = spec.input_size
     frames = np.empty((len(paths), 3, height, width), dtype=np.float32)
     for index, path in enumerate(paths):
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise DataError(f"cannot read calibration image {path}")
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        rgb = read_rgb(path)
         frames[index] = to_network_input(rgb, spec.input_size, spec.mean, spec.std)[0].numpy()
     return frames
 

@@ -7,27 +7,26 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from streamer.capture.source import RawFrame, SourceInfo
 from streamer.errors import SourceError
+from streamer.images import is_image_file, read_rgb
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 STILLS_FPS = 25.0
 
 
 def is_image_path(spec: str) -> bool:
-    return Path(spec).suffix.lower() in IMAGE_SUFFIXES
+    return is_image_file(spec)
 
 
 def list_images(spec: str) -> list[Path]:
     """Image paths of a file, folder or glob pattern, sorted by name; SourceError when there are none."""
     path = Path(spec)
     if path.is_dir():
-        paths = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+        paths = [p for p in path.iterdir() if is_image_file(p)]
     elif any(char in spec for char in "*?["):
-        paths = [Path(p) for p in glob.glob(spec) if Path(p).suffix.lower() in IMAGE_SUFFIXES]
+        paths = [Path(p) for p in glob.glob(spec) if is_image_file(p)]
     else:
         paths = [path]
     if not paths:
@@ -37,12 +36,7 @@ def list_images(spec: str) -> list[Path]:
 
 def read_image_file(path: Path) -> np.ndarray:
     """H×W×3 uint8 RGB pixels of an image file; SourceError when missing or undecodable."""
-    if not path.is_file():
-        raise SourceError(f"no such file: {path}")
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise SourceError(f"cannot read image {path} (corrupt or unsupported)")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return read_rgb(path, SourceError)
 
 
 class ImageSource:

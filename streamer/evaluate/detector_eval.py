@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from streamer.errors import DataError
@@ -14,6 +13,7 @@ from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import DetectionScore, Metric, score_detections
 from streamer.evaluate.folders import find_image, load_annotations
 from streamer.evaluate.scorer_txt import write_scorer_txt
+from streamer.images import read_rgb
 
 DetectFn = Callable[[np.ndarray], list[dict[str, object]]]
 """image (H, W, 3) uint8 RGB -> records {box: [x1, y1, x2, y2] pixels, score: float, label: class name}."""
@@ -69,11 +69,3 @@ def predict_folder(
         if predictions_dir is not None:
             write_scorer_txt(Path(predictions_dir) / f"{image_id}.txt", records)
     return ground_truth, predictions
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """An image file as (H, W, 3) uint8 RGB."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError(f"{path}: cannot be read as an image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

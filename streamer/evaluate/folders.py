@@ -19,9 +19,9 @@ from streamer.evaluate.coco_json import read_coco_json
 from streamer.evaluate.scorer_txt import read_scorer_txt
 from streamer.evaluate.textio import read_lines
 from streamer.evaluate.yolo_txt import read_yolo_txt
+from streamer.images import IMAGE_SUFFIXES
 from streamer.types import EAD2019_CLASSES
 
-IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 CLASS_LIST_NAME = "classes.txt"  # a class list kept next to the labels is not a label file
 
 

@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 
 from streamer.errors import DataError
-from streamer.evaluate.detector_eval import read_rgb
 from streamer.evaluate.folders import find_image, image_size_of, load_annotations
 from streamer.evaluate.quality_labels import QualityTruth, label_frame
+from streamer.images import read_rgb
 from streamer.types import Verdict
 
 JudgeFn = Callable[[list[np.ndarray]], list[Verdict]]

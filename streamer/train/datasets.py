@@ -12,16 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from streamer.errors import DataError
+from streamer.images import IMAGE_SUFFIXES, is_image_file, read_rgb
 from streamer.preprocessing import InputTransform, crop_and_resize, normalise_on_cpu
 from streamer.train.augment import AugmentConfig, augment
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 SEQUENCE_PATTERN = re.compile(r"^(.+?)_\d+$")
 
 
@@ -36,10 +35,7 @@ class LabelledImage:
 
 def read_image(path: Path) -> np.ndarray:
     """H×W×3 uint8 RGB image from a file; DataError when it cannot be decoded."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise DataError(f"{path}: cannot read image")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return read_rgb(path)
 
 
 def read_yolo_labels(
@@ -76,7 +72,7 @@ def scan_folder(folder: str | Path) -> list[LabelledImage]:
     image_dir = root / "images" if (root / "images").is_dir() else root
     label_dir = root / "labels" if (root / "labels").is_dir() else image_dir
     items = []
-    for image_path in sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+    for image_path in sorted(p for p in image_dir.iterdir() if is_image_file(p)):
         label_path = label_dir / f"{image_path.stem}.txt"
         match = SEQUENCE_PATTERN.match(image_path.stem)
         sequence = match.group(1) if match else image_path.stem

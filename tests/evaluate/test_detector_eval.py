@@ -9,8 +9,9 @@ import pytest
 
 from streamer.errors import DataError
 from streamer.evaluate.detection_score import score_detections
-from streamer.evaluate.detector_eval import evaluate_detector_on_folder, read_rgb
+from streamer.evaluate.detector_eval import evaluate_detector_on_folder
 from streamer.evaluate.folders import find_image, load_annotations
+from streamer.images import read_rgb
 from streamer.paths import EAD2019_SAMPLES
 
 
