@@ -24,8 +24,8 @@ from streamer.backends.base import Engine
 from streamer.errors import ConfigError
 from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import score_detections
-from streamer.fusion.box_ops import pairwise_iou
 from streamer.fusion.decode import DecodeConfig, decode_detections
+from streamer.ops.boxes import pairwise_iou
 from streamer.types import Detections
 
 MATCH_IOU = 0.5

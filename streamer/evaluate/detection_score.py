@@ -143,7 +143,8 @@ def monotone_precision(precision: np.ndarray) -> np.ndarray:
 
 
 def pairwise_iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU with the +1 pixel convention. boxes: (M, 4), others: (G, 4) x1 y1 x2 y2 pixels.
+    """IoU with the +1 pixel convention of the EAD2019 scorer (kept here so the scores match it exactly;
+    streamer.ops.boxes has the continuous one). boxes: (M, 4), others: (G, 4) x1 y1 x2 y2 pixels.
 
     Returns (M, G) float64, -1 where the boxes do not overlap (an intersection side <= 0).
     """

@@ -30,7 +30,7 @@ _jit = njit(cache=True, nogil=True, error_model="numpy")
 
 @_jit
 def _iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2):
-    """IoU as streamer.fusion.box_ops.paired_iou computes it, nan_to_num included."""
+    """IoU as streamer.ops.boxes.paired_iou computes it, nan_to_num included."""
     width = min(ax2, bx2) - max(ax1, bx1)
     height = min(ay2, by2) - max(ay1, by1)
     inter = max(width, 0.0) * max(height, 0.0)

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import torch
 
 from streamer.fusion.batch import FlatBatch, split_by_image
-from streamer.fusion.box_ops import group_cells, paired_iou
+from streamer.ops.boxes import group_cells, paired_iou
 from streamer.types import Detections
 
 

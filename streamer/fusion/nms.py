@@ -30,7 +30,7 @@ from typing import Literal
 import torch
 
 from streamer.fusion import cpu
-from streamer.fusion.box_ops import group_cells, paired_iou, pairwise_iou
+from streamer.ops.boxes import group_cells, paired_iou, pairwise_iou
 
 _BLOCK = 256
 _MAX_PAIRS = 262_144  # beyond this many x-overlapping pairs, dense blocks are faster (measured)

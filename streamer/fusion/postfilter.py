@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from streamer.fusion.box_ops import box_area, group_cells, pairwise_intersection
+from streamer.ops.boxes import box_area, group_cells, pairwise_intersection
 from streamer.types import Detections
 
 

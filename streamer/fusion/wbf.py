@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 
 from streamer.fusion.batch import FlatBatch, split_by_image
-from streamer.fusion.box_ops import box_area, group_cells, paired_iou
+from streamer.ops.boxes import box_area, group_cells, paired_iou
 from streamer.types import Detections
 
 

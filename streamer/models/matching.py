@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from streamer.ops.boxes import pairwise_iou
+
 BACKGROUND = -1
 IGNORE = -2
-
-
-def box_iou(boxes_a: torch.Tensor, boxes_b: torch.Tensor) -> torch.Tensor:
-    """boxes_a (N, 4), boxes_b (M, 4) x1 y1 x2 y2 -> (N, M) intersection over union."""
-    area_a = (boxes_a[:, 2] - boxes_a[:, 0]).clamp(min=0) * (boxes_a[:, 3] - boxes_a[:, 1]).clamp(min=0)
-    area_b = (boxes_b[:, 2] - boxes_b[:, 0]).clamp(min=0) * (boxes_b[:, 3] - boxes_b[:, 1]).clamp(min=0)
-    top_left = torch.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])
-    bottom_right = torch.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])
-    wh = (bottom_right - top_left).clamp(min=0)
-    inter = wh[..., 0] * wh[..., 1]
-    return inter / (area_a[:, None] + area_b[None, :] - inter).clamp(min=1e-9)
 
 
 def match_anchors(
@@ -31,7 +22,7 @@ def match_anchors(
     matched = torch.full((anchors.shape[0],), BACKGROUND, dtype=torch.int64, device=anchors.device)
     if boxes.shape[0] == 0:
         return matched
-    iou = box_iou(boxes, anchors)  # (M, A)
+    iou = pairwise_iou(boxes, anchors)  # (M, A)
     best_iou, best_box = iou.max(dim=0)
     matched = torch.where(best_iou >= positive_iou, best_box, matched)
     matched = torch.where((best_iou >= negative_iou) & (best_iou < positive_iou), IGNORE, matched)

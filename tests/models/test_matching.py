@@ -1,12 +1,13 @@
 import torch
 
-from streamer.models.matching import BACKGROUND, IGNORE, box_iou, match_anchors
+from streamer.models.matching import BACKGROUND, IGNORE, match_anchors
+from streamer.ops.boxes import pairwise_iou
 
 
-def test_box_iou_by_hand():
+def test_pairwise_iou_by_hand():
     a = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
     b = torch.tensor([[5.0, 0.0, 15.0, 10.0], [20.0, 20.0, 30.0, 30.0], [0.0, 0.0, 10.0, 10.0]])
-    assert torch.allclose(box_iou(a, b), torch.tensor([[50 / 150, 0.0, 1.0]]))
+    assert torch.allclose(pairwise_iou(a, b), torch.tensor([[50 / 150, 0.0, 1.0]]))
 
 
 def test_thresholds_positive_ignored_negative_and_best_anchor():

@@ -1,4 +1,4 @@
-"""Vectorised box geometry shared by the fusion modules.
+"""Vectorised box geometry (torch) shared by anchor matching, fusion, NMS and the INT8 guard.
 
 Boxes are x1 y1 x2 y2 with continuous area (x2 - x1) * (y2 - y1), no "+1" pixel convention.
 """

@@ -1,0 +1,1 @@
+"""Low-level operations shared by models, fusion and evaluation (box geometry)."""
