@@ -22,7 +22,7 @@ from streamer.bench.report import format_report
 from streamer.bench.run_bench import run_bench
 from streamer.config import available_profiles, load_profile, with_overrides
 from streamer.paths import DEMO_CLIP
-from streamer.pipeline.models import profile_model_paths
+from streamer.pipeline.engine_loading import profile_model_paths
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCENARIOS: dict[str, dict[str, Any]] = {

@@ -22,7 +22,7 @@ ProfileOption = Annotated[str | None, typer.Option(help="Every model of this pro
 def model_targets(models: list[str] | None, profile: str | None) -> list[Path]:
     """The model folders or files named by `models` and by the profile's quality and detector tables."""
     from streamer.config import load_profile
-    from streamer.pipeline.models import profile_model_paths, resolve_model_path
+    from streamer.pipeline.engine_loading import profile_model_paths, resolve_model_path
 
     targets = [resolve_model_path(model) for model in models or []]
     if profile is not None:

@@ -6,9 +6,9 @@ import numpy as np
 
 from streamer.backends.base import Engine
 from streamer.config import RunConfig
-from streamer.pipeline.fusion_setup import make_preprocessor
-from streamer.pipeline.models import load_classifier
+from streamer.pipeline.engine_loading import load_classifier
 from streamer.pipeline.quality_gate import make_quality_gate
+from streamer.pipeline.stage_setup import make_preprocessor
 from streamer.types import Verdict
 
 

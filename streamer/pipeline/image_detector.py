@@ -6,8 +6,8 @@ import numpy as np
 
 from streamer.backends.base import Engine
 from streamer.config import RunConfig
-from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocessor
-from streamer.pipeline.models import load_detectors
+from streamer.pipeline.engine_loading import load_detectors
+from streamer.pipeline.stage_setup import make_detector_stage, make_preprocessor
 
 
 class ImageDetector:

@@ -29,11 +29,11 @@ from streamer.errors import SinkError, StreamerError
 from streamer.fusion import Fuser
 from streamer.fusion.fuser import warm_up_nms
 from streamer.ledger import Ledger
-from streamer.pipeline.fusion_setup import make_detector_stage, make_preprocessor
+from streamer.pipeline.engine_loading import describe_engine, load_classifier, load_detectors
 from streamer.pipeline.inference import InferenceWorker
-from streamer.pipeline.models import describe_engine, load_classifier, load_detectors
 from streamer.pipeline.output import OutputSinks, OutputWorker
 from streamer.pipeline.quality_gate import make_quality_gate
+from streamer.pipeline.stage_setup import make_detector_stage, make_preprocessor
 from streamer.sinks.folder import OutputFolder
 from streamer.types import Frame, FrameResult
 

@@ -7,7 +7,7 @@ import torch
 
 from streamer.backends.base import EngineSpec
 from streamer.config import DetectorConfig
-from streamer.pipeline.fusion_setup import make_decoder
+from streamer.pipeline.stage_setup import make_decoder
 from streamer.preprocessing import InputTransform
 
 IDENTITY = [InputTransform(1.0, 1.0, 0.0, 0.0)]
