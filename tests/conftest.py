@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+import torch
 
 from streamer.paths import DEMO_CLIP
 
@@ -36,3 +37,12 @@ def make_video(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """torch on one CPU thread for the test (small models train faster so), restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

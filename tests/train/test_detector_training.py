@@ -41,8 +41,7 @@ def test_a_short_overfit_run_drives_the_loss_down():
     assert sum(history[-5:]) / 5 < 0.5 * sum(history[:5]) / 5
 
 
-def test_training_writes_classes_thresholds_split_and_metrics(tmp_path):
-    torch.set_num_threads(1)
+def test_training_writes_classes_thresholds_split_and_metrics(tmp_path, one_torch_thread):
     output = tmp_path / "model"
     config = DetectorTrainConfig(
         data=(EAD2020_SUBSET,),
@@ -63,8 +62,7 @@ def test_training_writes_classes_thresholds_split_and_metrics(tmp_path):
     assert (output / "model.onnx").is_file()
 
 
-def test_a_run_can_start_from_the_weights_of_another(tmp_path):
-    torch.set_num_threads(1)
+def test_a_run_can_start_from_the_weights_of_another(tmp_path, one_torch_thread):
     torch.manual_seed(1)
     start = build_model({**TINY, "num_classes": 8})
     torch.save(
