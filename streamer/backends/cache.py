@@ -14,6 +14,8 @@ import platform
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,10 +126,16 @@ class EngineCache:
         staging.rename(folder)
         return folder
 
-    def staging_folder(self) -> Path:
-        """A fresh scratch folder inside the cache root (same file system, so `store` can move from it)."""
+    @contextmanager
+    def staging_folder(self) -> Iterator[Path]:
+        """A fresh scratch folder inside the cache root (same file system, so `store` can move from it),
+        removed on the way out whether the build worked or failed."""
         self.root.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".build-", dir=self.root))
+        folder = Path(tempfile.mkdtemp(prefix=".build-", dir=self.root))
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     @staticmethod
     def _problem(folder: Path, key: CacheKey) -> str | None:

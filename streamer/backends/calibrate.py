@@ -45,8 +45,7 @@ def calibrate_model(
     calibration = load_frames(frames_dir, source.spec)
     holdout = load_frames(holdout_dir, source.spec)
     bounds = bounds or GuardBounds()
-    staging = cache.staging_folder()
-    try:
+    with cache.staging_folder() as staging:
         int8_spec = with_precision(source.spec, "int8", source.spec.max_batch)
         attempts: list[dict[str, object]] = []
         with OnnxRuntimeEngine(reference_onnx, source.spec) as fp32_engine:
@@ -84,7 +83,5 @@ def calibrate_model(
         )
         if report.passed:
             shutil.move(str(candidate), source.int8_path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     report.write(report_path or source.folder / REPORT_NAME)
     return report

@@ -130,10 +130,9 @@ def fp32_onnx(source: ModelSource, cache: EngineCache) -> Path:
     entry = cache.lookup(key)
     if entry is None:
         model, _ = load_model(source.location)
-        staging = cache.staging_folder()
-        export_onnx(model, source.spec, staging / EXPORTED_NAME)
-        entry = cache.store(key, {EXPORTED_NAME: staging / EXPORTED_NAME})
-        staging.rmdir()
+        with cache.staging_folder() as staging:
+            export_onnx(model, source.spec, staging / EXPORTED_NAME)
+            entry = cache.store(key, {EXPORTED_NAME: staging / EXPORTED_NAME})
     return entry / EXPORTED_NAME
 
 
@@ -179,12 +178,11 @@ def _onnxruntime_engine(
             return OnnxRuntimeEngine(entry / ORT_OPTIMISED_NAME, spec, threads=threads, optimize=False)
         except ModelError as error:
             warnings.warn(f"cached engine {entry} cannot be loaded ({error}); rebuilding it", stacklevel=2)
-    staging = cache.staging_folder()
-    OnnxRuntimeEngine(
-        onnx_path, spec, threads=threads, optimized_model_out=staging / ORT_OPTIMISED_NAME
-    ).close()
-    entry = cache.store(key, {ORT_OPTIMISED_NAME: staging / ORT_OPTIMISED_NAME})
-    staging.rmdir()
+    with cache.staging_folder() as staging:
+        OnnxRuntimeEngine(
+            onnx_path, spec, threads=threads, optimized_model_out=staging / ORT_OPTIMISED_NAME
+        ).close()
+        entry = cache.store(key, {ORT_OPTIMISED_NAME: staging / ORT_OPTIMISED_NAME})
     return OnnxRuntimeEngine(entry / ORT_OPTIMISED_NAME, spec, threads=threads, optimize=False)
 
 
@@ -216,10 +214,9 @@ def _tensorrt_engine(
     timing = timing_path.read_bytes() if timing_path.is_file() else b""
     with torch.cuda.device(device):
         plan, timing = build_plan(onnx_path, spec, timing_cache=timing)
-    staging = cache.staging_folder()
-    (staging / PLAN_NAME).write_bytes(plan)
-    entry = cache.store(key, {PLAN_NAME: staging / PLAN_NAME})
-    staging.rmdir()
+    with cache.staging_folder() as staging:
+        (staging / PLAN_NAME).write_bytes(plan)
+        entry = cache.store(key, {PLAN_NAME: staging / PLAN_NAME})
     timing_path.write_bytes(timing)
     return TensorRTEngine(plan, spec, device=device)
 

@@ -110,6 +110,7 @@ def test_load_engine_refuses_a_tampered_onnx(lite_classifier_folder: Path, tmp_p
 def test_fp16_on_onnxruntime_cpu_is_a_config_error(lite_classifier_folder: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="fp32 or int8"):
         load_engine(lite_classifier_folder, backend="onnxruntime", precision="fp16", cache_dir=tmp_path)
+    assert not list(tmp_path.glob(".build-*")) and not list(tmp_path.glob(".staging-*"))  # no scratch left
 
 
 class _Identity(nn.Module):
