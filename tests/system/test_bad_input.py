@@ -85,12 +85,17 @@ def test_bad_input_is_one_line_and_nonzero(arguments, message: str, tmp_path: Pa
     assert "Traceback" not in done.stderr
 
 
-def test_truncated_file_keeps_and_finalizes_what_was_processed(real_clip: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("capture", ["pyav", "opencv"])
+def test_truncated_file_keeps_and_finalizes_what_was_processed(
+    real_clip: Path, tmp_path: Path, capture: str
+) -> None:
     truncated = tmp_path / "truncated.mp4"
     data = real_clip.read_bytes()
     truncated.write_bytes(data[: len(data) // 2])
     out = tmp_path / "out"
-    done = run_streamer("run", str(truncated), "--profile", "noop", "--out", str(out), "--no-progress")
+    done = run_streamer(
+        "run", str(truncated), "--profile", "noop", "--capture", capture, "--out", str(out), "--no-progress"
+    )
     assert done.returncode != 0
     assert done.stderr.strip().count("\n") == 0 and "truncated" in done.stderr
     frames, _ = read_jsonl(out / "frames.jsonl")
