@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from streamer.capture.frame_queue import FrameQueue
-from streamer.capture.source import Source
+from streamer.capture.source import Source, check_frame_size
 from streamer.errors import SourceError
 from streamer.ledger import Ledger
 from streamer.types import Frame
@@ -71,6 +71,7 @@ class CaptureThread(threading.Thread):
                     self._max_frames is not None and self.frames_read >= self._max_frames
                 ):
                     return None
+                check_frame_size(raw.image.shape[1], raw.image.shape[0], self._source.info.id)
                 if self._pace:
                     seconds = raw.pts * raw.time_base
                     if clock_start is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from streamer.capture.image_source import ImageSource, is_image_path
 from streamer.capture.opencv_source import OpenCVSource
 from streamer.capture.pyav_source import PyAVSource, is_network_url, is_v4l2_device
-from streamer.capture.source import Source
+from streamer.capture.source import Source, check_frame_size
 from streamer.capture.synthetic_source import SyntheticSource
 from streamer.config import CaptureBackend, CaptureConfig
 from streamer.errors import SourceError
@@ -48,4 +48,10 @@ def is_live_spec(spec: str) -> bool:
 def open_source(spec: str, config: CaptureConfig) -> tuple[Source, Callable[[], Source]]:
     """Open `spec` now (errors surface before any output is created); also return how to reopen it."""
     opener = source_opener(spec, config)
-    return opener(), opener
+    source = opener()
+    try:
+        check_frame_size(source.info.width, source.info.height, source.info.id)
+    except SourceError:
+        source.close()
+        raise
+    return source, opener

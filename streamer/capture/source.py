@@ -8,6 +8,8 @@ from typing import Protocol
 
 import numpy as np
 
+from streamer.errors import SourceError
+
 
 @dataclass(frozen=True)
 class RawFrame:
@@ -49,3 +51,15 @@ class Source(Protocol):
     def __enter__(self) -> Source: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+MIN_FRAME_SIDE = 16  # pixels; smaller frames cannot be cropped, resized and encoded meaningfully
+
+
+def check_frame_size(width: int, height: int, source_id: str) -> None:
+    """SourceError when a frame is smaller than MIN_FRAME_SIDE on either side."""
+    if width < MIN_FRAME_SIDE or height < MIN_FRAME_SIDE:
+        raise SourceError(
+            f"{source_id}: a frame of {width}x{height} pixels is too small "
+            f"(at least {MIN_FRAME_SIDE}x{MIN_FRAME_SIDE})"
+        )

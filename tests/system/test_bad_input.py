@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -123,3 +124,26 @@ def test_a_profile_value_of_the_wrong_type_is_one_line(text: str, message: str, 
         done.stderr.count("\n") == 1 and done.stderr.startswith("streamer: error:") and message in done.stderr
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("shape", [(50, 1), (1, 50)], ids=["1-pixel-wide", "1-pixel-tall"])
+def test_a_frame_too_small_is_refused_in_one_line(shape: tuple[int, int], tmp_path: Path) -> None:
+    image = tmp_path / "thin.png"
+    cv2.imwrite(str(image), np.full((*shape, 3), 128, np.uint8))
+    done = run_streamer("run", str(image), "--out", str(tmp_path / "out"), "--no-progress")
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "too small" in done.stderr and "OpenCV" not in done.stderr
+
+
+def test_a_too_small_frame_midway_finalizes_what_came_before(tmp_path: Path) -> None:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index in range(3):
+        cv2.imwrite(str(folder / f"{index}.png"), np.full((64, 64, 3), 100 + index, np.uint8))
+    cv2.imwrite(str(folder / "3.png"), np.full((1, 64, 3), 100, np.uint8))
+    out = tmp_path / "out"
+    done = run_streamer("run", str(folder), "--profile", "noop", "--out", str(out), "--no-progress")
+    assert done.returncode != 0 and "too small" in done.stderr and done.stderr.count("\n") == 1
+    assert len(read_jsonl(out / "frames.jsonl")[0]) == 3
+    assert decoded_frame_count(out / "annotated.mp4")[0] == 3
+    assert (out / "summary.json").is_file()
