@@ -16,7 +16,7 @@ from streamer.errors import SourceError
 from streamer.ledger import Ledger
 from streamer.types import Frame
 
-IMAGE = np.zeros((8, 8, 3), np.uint8)
+IMAGE = np.zeros((16, 16, 3), np.uint8)  # the smallest frame a source may give
 
 
 class FakeSource:
