@@ -92,6 +92,14 @@ class FrameQueue(Generic[Item]):
             self._condition.notify_all()
             return batch
 
+    def take_all(self) -> list[Item]:
+        """Every waiting item, at once and without waiting."""
+        with self._condition:
+            items = list(self._items)
+            self._items.clear()
+            self._condition.notify_all()
+            return items
+
     def close(self) -> None:
         """No more items will be put; consumers drain what is left then get None."""
         with self._condition:

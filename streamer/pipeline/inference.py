@@ -18,7 +18,9 @@ class InferenceWorker(threading.Thread):
 
     batch: most frames taken at once; fill_deadline_s: how long to wait for a batch to fill (0 for live
     sources, so a frame is never held back waiting for others); synchronize: waits for the device (CUDA)
-    before each stage's stamp, so stamps measure finished work. An exception is kept in `error`.
+    before each stage's stamp, so stamps measure finished work; on_lost(frame, "aborted") is told of every
+    frame an abort leaves unprocessed, so each input frame is still accounted for. An exception is kept in
+    `error`.
     """
 
     def __init__(
@@ -30,6 +32,7 @@ class InferenceWorker(threading.Thread):
         detector: DetectorStage,
         abort: threading.Event,
         *,
+        on_lost: Callable[[Frame, str], None],
         batch: int,
         fill_deadline_s: float,
         synchronize: Callable[[], None] | None = None,
@@ -41,6 +44,7 @@ class InferenceWorker(threading.Thread):
         self._gate = gate
         self._detector = detector
         self._abort = abort
+        self._on_lost = on_lost
         self._batch = batch
         self._fill_deadline_s = fill_deadline_s
         self._synchronize = synchronize
@@ -56,8 +60,10 @@ class InferenceWorker(threading.Thread):
                     break
                 if not frames:
                     continue  # nothing arrived within the wait: look at the abort flag again
-                for result in self.process(frames):
+                results = self.process(frames)
+                for position, result in enumerate(results):
                     if not self._results.put(result, self._abort):
+                        self._lose([r.frame for r in results[position:]])
                         return
         except (
             BaseException
@@ -65,7 +71,13 @@ class InferenceWorker(threading.Thread):
             self.error = error
             self._abort.set()
         finally:
+            if self._abort.is_set():
+                self._lose(self._frames.take_all())
             self._results.close()
+
+    def _lose(self, frames: list[Frame]) -> None:
+        for frame in frames:
+            self._on_lost(frame, "aborted")
 
     def process(self, frames: list[Frame]) -> list[FrameResult]:
         """Run the stages on one batch; every result gets a stamp per stage it went through."""

@@ -185,6 +185,7 @@ class Pipeline:
             make_quality_gate(classifier, config, stills=info.is_stills),
             detector_stage,
             self.abort,
+            on_lost=ledger.drop,
             batch=config.batch,
             fill_deadline_s=0.0 if live else config.batch_deadline_ms / 1000,
             synchronize=torch.cuda.synchronize if device.type == "cuda" else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import torch
@@ -80,14 +81,17 @@ def frame(index: int, bad: bool) -> Frame:
     return Frame(index=index, pts=index, time_base=0.04, captured_ns=0, source="test", image=image)
 
 
-def worker(detectors: list[RecordingDetector], fuse=None, frames=None, results=None) -> InferenceWorker:
+def worker(
+    detectors: list[RecordingDetector], fuse=None, frames=None, results=None, abort=None, lost=None
+) -> InferenceWorker:
     return InferenceWorker(
         FrameQueue(8, QueuePolicy.BLOCK) if frames is None else frames,
         FrameQueue(8, QueuePolicy.BLOCK) if results is None else results,
         Preprocessor(crop_fov=False, fov_threshold=20, fov_refresh_frames=1, device=torch.device("cpu")),
         QualityGate(MarkedBadClassifier()),
         DetectorStage(detectors, [one_box_decoder] * len(detectors), fuse),
-        threading.Event(),
+        threading.Event() if abort is None else abort,
+        on_lost=(lambda frame, why: None) if lost is None else lost,
         batch=4,
         fill_deadline_s=0.0,
     )
@@ -139,3 +143,24 @@ def test_worker_skips_empty_waits_and_stops_at_end_of_stream() -> None:
     stage.join(5)
     assert stage.error is None
     assert [r.frame.index for r in results.get_batch(8) or []] == [0]
+
+
+def test_an_abort_accounts_for_every_frame_it_leaves_unprocessed() -> None:
+    frames: FrameQueue[Frame] = FrameQueue(16, QueuePolicy.BLOCK)
+    results: FrameQueue[FrameResult] = FrameQueue(2, QueuePolicy.BLOCK)  # fills up: nobody reads it
+    for index in range(10):
+        frames.put(frame(index, False))
+    abort = threading.Event()
+    lost: list[tuple[int, str]] = []
+    inference = worker(
+        [RecordingDetector(0.9)], frames=frames, results=results, abort=abort,
+        lost=lambda f, why: lost.append((f.index, why)),
+    )  # fmt: skip
+    inference.start()
+    while len(results) < 2:
+        time.sleep(0.01)
+    abort.set()
+    inference.join(10)
+    delivered = [r.frame.index for r in results.take_all()]
+    assert sorted(delivered + [index for index, _ in lost]) == list(range(10))
+    assert {why for _, why in lost} == {"aborted"} and lost
