@@ -271,3 +271,8 @@ def main() -> None:
     except KeyboardInterrupt:
         print("streamer: interrupted", file=sys.stderr)
         sys.exit(INTERRUPTED_EXIT_CODE)
+    finally:
+        # the outputs are finalized: a late Ctrl-C must not kill the interpreter's teardown (Python resets
+        # its own handlers to the default there, and the process would die by the signal, not exit 130)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)

@@ -204,3 +204,25 @@ def test_ctrl_c_during_start_up_is_one_line_and_130(real_clip: Path, tmp_path: P
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
     assert stderr == "streamer: interrupted\n"
+
+
+def test_two_quick_ctrl_c_exit_130_and_account_for_every_frame(real_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        streamer_command("run", str(real_clip), "--profile", "ensemble", "--out", str(out), "--no-progress"),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    jsonl = out / "frames.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and frames_written(jsonl) < 10:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    summary = json.loads((out / "summary.json").read_text())
+    frames, _ = read_jsonl(jsonl)
+    assert sorted(r["index"] for r in frames) == list(range(summary["frames"]["in"]))
+    assert summary["frames"]["processed"] + summary["frames"]["dropped_total"] == summary["frames"]["in"]
