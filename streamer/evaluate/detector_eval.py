@@ -11,7 +11,7 @@ import numpy as np
 from streamer.errors import DataError
 from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import DetectionScore, Metric, score_detections
-from streamer.evaluate.folders import find_image, load_annotations
+from streamer.evaluate.folders import find_image, labelled_folder
 from streamer.evaluate.scorer_txt import write_scorer_txt
 from streamer.images import read_rgb
 
@@ -45,17 +45,7 @@ def predict_folder(
     predictions_dir: when given, each image's predictions are also written there in the scorer's format;
     only: just these image stems (e.g. a validation split), all when None.
     """
-    folder = Path(folder)
-    if (folder / "labels").is_dir():  # images/ + labels/ layout
-        folder = folder / "labels"
-    ground_truth = load_annotations(folder, predictions=False)
-    if only is not None:
-        missing = only - ground_truth.keys()
-        if missing:
-            raise DataError(
-                f"{len(missing)} image(s) of the split are not in {folder}, e.g. {sorted(missing)[0]}"
-            )
-        ground_truth = {key: boxes for key, boxes in ground_truth.items() if key in only}
+    folder, ground_truth = labelled_folder(folder, only)
     if predictions_dir is not None:
         Path(predictions_dir).mkdir(parents=True, exist_ok=True)
     predictions = {}

@@ -44,6 +44,23 @@ def load_annotations(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
     return {f.stem: read_scorer_txt(f, predictions=predictions) for f in text_files}
 
 
+def labelled_folder(folder: Path, only: set[str] | None = None) -> tuple[Path, dict[str, BoxSet]]:
+    """(the label folder, its ground truth by image stem) of an EAD-format folder (labels beside their
+    images, or images/ + labels/); only: just these stems (e.g. a split's validation side), all when None."""
+    folder = Path(folder)
+    if (folder / "labels").is_dir():  # images/ + labels/ layout
+        folder = folder / "labels"
+    ground_truth = load_annotations(folder, predictions=False)
+    if only is None:
+        return folder, ground_truth
+    missing = only - ground_truth.keys()
+    if missing:
+        raise DataError(
+            f"{len(missing)} image(s) of the split are not in {folder}, e.g. {sorted(missing)[0]}"
+        )
+    return folder, {key: boxes for key, boxes in ground_truth.items() if key in only}
+
+
 def read_class_list(folder: Path) -> tuple[str, ...] | None:
     """The names in `folder/classes.txt` (one a line, index = line number), or None without one."""
     path = Path(folder) / CLASS_LIST_NAME

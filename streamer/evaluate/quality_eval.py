@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from streamer.errors import DataError
-from streamer.evaluate.folders import find_image, image_size_of, load_annotations
+from streamer.evaluate.folders import find_image, image_size_of, labelled_folder
 from streamer.evaluate.quality_labels import QualityTruth, label_frame
 from streamer.images import read_rgb
 from streamer.types import Verdict
@@ -39,17 +39,7 @@ class JudgedFrame:
 def label_folder(folder: Path, only: set[str] | None = None) -> list[tuple[str, Path, QualityTruth]]:
     """(stem, image path, truth by the rule) of every labelled image of `folder` (labels beside their
     images, or images/ + labels/), in file-name order; only: just these stems (e.g. a validation split)."""
-    folder = Path(folder)
-    if (folder / "labels").is_dir():
-        folder = folder / "labels"
-    annotations = load_annotations(folder, predictions=False)
-    if only is not None:
-        missing = only - annotations.keys()
-        if missing:
-            raise DataError(
-                f"{len(missing)} image(s) of the split are not in {folder}, e.g. {sorted(missing)[0]}"
-            )
-        annotations = {stem: boxes for stem, boxes in annotations.items() if stem in only}
+    folder, annotations = labelled_folder(folder, only)
     labelled = []
     for stem, box_set in annotations.items():
         image_path = find_image(folder / f"{stem}.txt")

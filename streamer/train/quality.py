@@ -266,13 +266,13 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
     )
     model.load_state_dict(torch.load(result.best_path, map_location="cpu", weights_only=True))
     model.eval()
-    best = validation_metrics(model, validation_set, is_bad)
-    threshold = round(best["threshold"], 4)
-    at_threshold = quality_metrics(is_bad, predict_p_bad(model, validation_set), threshold)
+    p_bad = predict_p_bad(model, validation_set)
+    threshold = round(best_balanced_threshold(is_bad, p_bad), 4)
+    at_threshold = quality_metrics(is_bad, p_bad, threshold)
     metrics: dict[str, Any] = {
         "validation_frames": len(validation_samples),
         "validation_bad_frames": int(is_bad.sum()),
-        "validation_roc_auc": round(best["score"], 4),
+        "validation_roc_auc": round(at_threshold.auc or 0.0, 4),
         "validation_balanced_accuracy": round(at_threshold.balanced_accuracy, 4),
         "validation_accuracy": round(at_threshold.accuracy, 4),
         "validation_sensitivity": round(at_threshold.recall, 4),

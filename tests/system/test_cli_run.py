@@ -114,6 +114,13 @@ def frames_written(jsonl: Path) -> int:
     return sum(line.startswith('{"index"') and line.endswith("}") for line in jsonl.read_text().splitlines())
 
 
+def wait_for_frames(jsonl: Path, count: int, timeout_s: float = 90) -> None:
+    """Wait until a running pipeline has written `count` frame records (or `timeout_s` passed)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and frames_written(jsonl) < count:
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_ends_the_run_with_playable_files(sig: signal.Signals, tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -123,9 +130,7 @@ def test_signal_ends_the_run_with_playable_files(sig: signal.Signals, tmp_path: 
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     jsonl = out / "frames.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and frames_written(jsonl) < 15:
-        time.sleep(0.1)
+    wait_for_frames(jsonl, 15)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
@@ -146,9 +151,7 @@ def test_after_sigkill_both_videos_play_up_to_their_last_second(tmp_path: Path) 
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     jsonl = out / "frames.jsonl"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and frames_written(jsonl) < 100:
-        time.sleep(0.1)
+    wait_for_frames(jsonl, 100)
     process.kill()  # SIGKILL: nothing is flushed or finalized
     process.communicate(timeout=60)
     written = frames_written(jsonl)
@@ -213,9 +216,7 @@ def test_two_quick_ctrl_c_exit_130_and_account_for_every_frame(real_clip: Path, 
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     jsonl = out / "frames.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and frames_written(jsonl) < 10:
-        time.sleep(0.05)
+    wait_for_frames(jsonl, 10, timeout_s=120)
     process.send_signal(signal.SIGINT)
     time.sleep(0.05)
     process.send_signal(signal.SIGINT)
