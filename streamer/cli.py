@@ -44,8 +44,12 @@ def _run_pipeline(source: str, config: Any, *, progress: bool) -> dict[str, Any]
     from streamer.progress import RunProgress
 
     bar = RunProgress(enabled=progress)
+
+    def serving(url: str) -> None:
+        print(f"streamer: monitor at {url}", file=sys.stderr, flush=True)
+
     try:
-        outcome = Pipeline(config, source).run(on_result=bar.update, on_start=bar.start)
+        outcome = Pipeline(config, source).run(on_result=bar.update, on_start=bar.start, on_serving=serving)
     finally:
         bar.close()
     if outcome.error is not None:
@@ -121,6 +125,21 @@ def run(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an earlier run's outputs in --out.")
     ] = False,
+    serve: Annotated[
+        str | None,
+        typer.Option(
+            help="Serve the live monitor page on [HOST:]PORT (host 127.0.0.1 unless given; port 0: any "
+            "free port); its address is printed at start."
+        ),
+    ] = None,
+    serve_token: Annotated[
+        str | None,
+        typer.Option(help="Token the monitor requires (default: none on loopback, else a generated one)."),
+    ] = None,
+    linger: Annotated[
+        float | None,
+        typer.Option(help="Keep the monitor up this many seconds after a file ends (Ctrl-C ends it)."),
+    ] = None,
 ) -> None:
     """Process SOURCE: gate frame quality, detect artefacts, write annotated.mp4, filtered.mp4, frames.jsonl
     and summary.json to --out."""
@@ -128,6 +147,7 @@ def run(
 
     config = with_overrides(
         load_profile(profile),
+        monitor=_monitor_config(serve, serve_token, linger),
         out_dir=out,
         backend=backend,
         device=device,
@@ -150,6 +170,19 @@ def run(
     _print_summary(summary)
     if summary["interrupted"]:
         raise typer.Exit(INTERRUPTED_EXIT_CODE)
+
+
+def _monitor_config(serve: str | None, token: str | None, linger: float | None) -> Any:
+    """The MonitorConfig of `--serve`, `--serve-token` and `--linger`; None without `--serve`."""
+    from streamer.config import MonitorConfig, parse_serve_address
+    from streamer.errors import ConfigError
+
+    if serve is None:
+        if token is not None or linger is not None:
+            raise ConfigError("--serve-token and --linger need --serve [HOST:]PORT")
+        return None
+    host, port = parse_serve_address(serve)
+    return MonitorConfig(host=host, port=port, token=token, linger_s=linger or 0.0)
 
 
 @app.command()

@@ -139,6 +139,34 @@ class OutputConfig:
             raise ConfigError(f"output video_crf must be in 0..51, got {self.video_crf}")
 
 
+@dataclass(frozen=True)
+class MonitorConfig:
+    """The live monitor (`--serve [HOST:]PORT`): where it listens (port 0: any free port), the token that
+    requests must carry (required off loopback: generated when not given) and how long the page stays up
+    after a file source ends (s)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: str | None = None
+    linger_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"--serve port must be in 0..65535, got {self.port}")
+        _at_least("--linger", self.linger_s, 0.0)
+
+
+def parse_serve_address(text: str) -> tuple[str, int]:
+    """(host, port) of `--serve [HOST:]PORT` ("8080", "0.0.0.0:8080", "[::1]:8080"); host 127.0.0.1 by
+    default."""
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        return host, int(port)
+    except ValueError:
+        raise ConfigError(f"--serve expects [HOST:]PORT, got {text!r}") from None
+
+
 OUTPUT_NAMES = ("annotated", "filtered", "jsonl", "coco", "scorer")
 MAX_BATCH = 64  # frames per inference batch; more only adds latency and memory (a 720p batch of 64: 180 MB)
 
@@ -171,6 +199,7 @@ class RunConfig:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    monitor: MonitorConfig | None = None  # serve the live page while the run lasts
 
     def __post_init__(self) -> None:
         if self.engine_threads is not None and self.engine_threads < 1:
@@ -321,6 +350,7 @@ def with_overrides(
     detectors: tuple[str, ...] | None = None,
     quality_threshold: float | None = None,
     score_threshold: float | None = None,
+    monitor: MonitorConfig | None = None,
 ) -> RunConfig:
     """`config` with the options given on the command line (None = keep the profile's value)."""
     capture_changes: dict[str, Any] = {}
@@ -362,7 +392,13 @@ def with_overrides(
     if score_threshold is not None:
         detector_changes["score_threshold"] = score_threshold
     top: dict[str, Any] = {}
-    for name, value in (("backend", backend), ("device", device), ("precision", precision), ("batch", batch)):
+    for name, value in (
+        ("backend", backend),
+        ("device", device),
+        ("precision", precision),
+        ("batch", batch),
+        ("monitor", monitor),
+    ):
         if value is not None:
             top[name] = value
     return replace(

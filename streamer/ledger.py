@@ -63,6 +63,11 @@ class Ledger:
             )
             self.events[name] += 1
 
+    def drop_counts(self) -> dict[str, int]:
+        """Frames dropped so far, by reason (a copy, safe to read from any thread)."""
+        with self._lock:
+            return dict(self.drops)
+
     def drain_before(self, index: int | None) -> list[LedgerEntry]:
         """Remove and return the entries placed before frame `index` (all of them if None), in order."""
         with self._lock:

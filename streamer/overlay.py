@@ -29,14 +29,20 @@ MIN_CAPTIONED_SIDE = 12  # boxes smaller than this (in line-width units) are dra
 
 @dataclass(frozen=True)
 class StatusLine:
-    """Figures shown at the bottom of the frame: fps (frames/s) and end-to-end latency (ms)."""
+    """Figures shown at the bottom of the frame: fps (frames/s), a latency (ms) named `latency_name`,
+    frames dropped and, when the drawn results are older than the frame, their age (ms)."""
 
     fps: float
     latency_ms: float
     dropped: int = 0
+    latency_name: str = "e2e"
+    result_age_ms: float | None = None
 
     def text(self) -> str:
-        return f"{self.fps:5.1f} fps  e2e {self.latency_ms:6.1f} ms  dropped {self.dropped}"
+        text = f"{self.fps:5.1f} fps  {self.latency_name} {self.latency_ms:6.1f} ms  dropped {self.dropped}"
+        if self.result_age_ms is not None:
+            text += f"  results {self.result_age_ms:.0f} ms old"
+        return text
 
 
 class Overlay:

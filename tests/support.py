@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,36 @@ def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(frame records, event records) of a frames.jsonl."""
     records = [json.loads(line) for line in path.read_text().splitlines()]
     return [r for r in records if "index" in r], [r for r in records if "event" in r]
+
+
+class ServingRun:
+    """`streamer run ... --serve HOST:PORT` in the background; `url` is the address it printed."""
+
+    def __init__(self, *args: str, timeout: float = 60) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            streamer_command("run", *args),
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stderr_lines: list[str] = []
+        deadline = time.monotonic() + timeout
+        assert self.process.stderr is not None
+        while time.monotonic() < deadline:
+            line = self.process.stderr.readline()
+            if not line:
+                break
+            self.stderr_lines.append(line)
+            if line.startswith("streamer: monitor at "):
+                self.url = line.removeprefix("streamer: monitor at ").strip()
+                return
+        self.process.kill()
+        raise AssertionError(f"no monitor address printed: {''.join(self.stderr_lines)}")
+
+    def finish(self, timeout: float = 120) -> tuple[int, str, str]:
+        """(exit code, stdout, rest of stderr) once the run has ended."""
+        stdout, stderr = self.process.communicate(timeout=timeout)
+        return self.process.returncode, stdout, "".join(self.stderr_lines) + stderr

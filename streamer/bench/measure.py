@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamer.pipeline.stats import LatencyRecorder
+from streamer.latency import LatencyRecorder
 
 TARGETS_S = (0.17, 0.31)  # per-image times reported by the source papers
 MAX_DROP_SHARE = 0.01  # a live run keeps up when it drops at most 1% of the frames

@@ -10,12 +10,12 @@ from pathlib import Path
 from streamer.capture.open_source import open_source
 from streamer.config import RunConfig
 from streamer.fusion import Fuser
+from streamer.latency import summarize_latencies
 from streamer.overlay import Overlay
 from streamer.pipeline.engine_loading import load_classifier, load_detectors
 from streamer.pipeline.quality_gate import make_quality_gate
 from streamer.pipeline.runner import warm_up
 from streamer.pipeline.stage_setup import make_detector_stage, make_preprocessor
-from streamer.pipeline.stats import summarize_latencies
 from streamer.sinks.video import H264Encoder
 
 

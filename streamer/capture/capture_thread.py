@@ -18,7 +18,8 @@ class CaptureThread(threading.Thread):
     """Producer thread. Closes `queue` when the stream ends, fails or `stop` is set.
 
     reopen: opens the same source again after a live stream fails (None = no reconnect);
-    pace: sleep so frames leave at their presentation time (a file behaving like a capture card).
+    pace: sleep so frames leave at their presentation time (a file behaving like a capture card);
+    tee: a drop-oldest queue that also gets every frame, first (the display path), closed with `queue`.
     A failure of a file is kept in `error` for the caller to report after the outputs are finalized.
     """
 
@@ -34,6 +35,7 @@ class CaptureThread(threading.Thread):
         reconnect_backoff_s: float = 0.5,
         max_frames: int | None = None,
         pace: bool = False,
+        tee: FrameQueue[Frame] | None = None,
     ) -> None:
         super().__init__(name="capture", daemon=True)
         self._source = source
@@ -45,6 +47,7 @@ class CaptureThread(threading.Thread):
         self._backoff_s = reconnect_backoff_s
         self._max_frames = max_frames
         self._pace = pace
+        self._tee = tee
         self.error: SourceError | None = None
         self.frames_read = 0
 
@@ -60,6 +63,8 @@ class CaptureThread(threading.Thread):
         finally:
             self._source.close()
             self._queue.close()
+            if self._tee is not None:
+                self._tee.close()
 
     def _read_until_end(self) -> str | None:
         """Read frames; returns None when done (end of file, stop, max frames), else why the stream failed."""
@@ -88,6 +93,8 @@ class CaptureThread(threading.Thread):
                     image=raw.image,
                     decode_ns=raw.decode_ns,
                 )
+                if self._tee is not None:
+                    self._tee.put(frame)  # a drop-oldest queue: never waits for the display
                 if not self._queue.put(frame, self._stop_event):
                     return None
                 self.frames_read += 1

@@ -10,16 +10,16 @@ from contextlib import ExitStack
 from typing import Any
 
 from streamer.capture.frame_queue import FrameQueue
-from streamer.config import BadFramePolicy, OutputConfig
+from streamer.config import OutputConfig
 from streamer.evaluate.coco_json import CocoWriter
 from streamer.evaluate.scorer_txt import write_scorer_txt
+from streamer.latency import LatencySketches
 from streamer.ledger import Ledger
+from streamer.monitor.state import DisplayStamps
 from streamer.overlay import Overlay, StatusLine
 from streamer.pipeline.hysteresis import RunCounter
-from streamer.pipeline.stats import LatencySketches
 from streamer.sinks.jsonl import JsonlSink
 from streamer.sinks.video import VideoSink
-from streamer.sinks.window import WindowSink
 from streamer.types import Frame, FrameResult, QualityLabel, Verdict
 
 STATUS_WINDOW = 50  # frames over which the status line's fps and latency are averaged
@@ -90,7 +90,6 @@ class OutputSinks:
         self.scorer_dir = out / "predictions" if "scorer" in config.outputs else None
         if self.scorer_dir is not None:
             self.scorer_dir.mkdir(parents=True, exist_ok=True)
-        self.window = self._stack.enter_context(WindowSink()) if config.show else None
 
     def paths(self) -> dict[str, str]:
         sinks = {
@@ -129,6 +128,7 @@ class OutputWorker(threading.Thread):
         class_names: tuple[str, ...],
         header: dict[str, Any] | None = None,
         on_result: Callable[[FrameResult], None] | None = None,
+        display_stamps: DisplayStamps | None = None,
     ) -> None:
         super().__init__(name="output", daemon=True)
         self._header = header
@@ -139,6 +139,7 @@ class OutputWorker(threading.Thread):
         self._class_names = class_names
         self._overlay = Overlay(class_names)
         self._on_result = on_result
+        self._display_stamps = display_stamps
         self.latencies = LatencySketches()
         self.good = 0
         self.bad = 0
@@ -190,21 +191,14 @@ class OutputWorker(threading.Thread):
         """Overlay and write one result to every sink, then record its latencies."""
         frame, verdict = result.frame, result.verdict
         is_good = verdict is None or verdict.is_good
-        annotated = None
-        if self._sinks.annotated is not None or self._sinks.window is not None:
+        if self._sinks.annotated is not None:
             annotated = self._overlay.annotate(frame.image, verdict, result.detections, self._status())
-        result.stamps_ns["overlay"] = time.monotonic_ns()
-        if self._sinks.annotated is not None and annotated is not None:
+            result.stamps_ns["overlay"] = time.monotonic_ns()
             self._sinks.annotated.write(annotated, frame.pts, frame.time_base)
+        else:
+            result.stamps_ns["overlay"] = time.monotonic_ns()
         if self._sinks.filtered is not None and is_good:
             self._sinks.filtered.write(frame.image)
-        window = self._sinks.window
-        if (
-            window is not None
-            and annotated is not None
-            and (is_good or self._config.bad_frames is BadFramePolicy.MARK)
-        ):
-            window.show(annotated)
         records = [] if result.detections is None else result.detections.to_records(self._class_names)
         if is_good and result.detections is not None:
             self._sinks.write_predictions(frame, records)
@@ -212,10 +206,19 @@ class OutputWorker(threading.Thread):
         result.stamps_ns["sink"] = done
         latency_ms = result.latency_ms()
         if self._sinks.jsonl is not None:
-            self._sinks.jsonl.write(frame_record(result, latency_ms, records))
+            self._sinks.jsonl.write(frame_record(result, self._with_display(result, latency_ms), records))
         self._count(result, latency_ms, done)
         if self._on_result is not None:
             self._on_result(result)
+
+    def _with_display(self, result: FrameResult, latency_ms: dict[str, float]) -> dict[str, float]:
+        """latency_ms plus `display` (capture to display) when the display showed the frame already."""
+        if self._display_stamps is None:
+            return latency_ms
+        shown_ns = self._display_stamps.take(result.frame.index)
+        if shown_ns is None:
+            return latency_ms
+        return {**latency_ms, "display": (shown_ns - result.frame.captured_ns) / 1e6}
 
     def _count(self, result: FrameResult, latency_ms: dict[str, float], done_ns: int) -> None:
         self.latencies.add(latency_ms)
@@ -235,7 +238,3 @@ class OutputWorker(threading.Thread):
     def paths(self) -> dict[str, str]:
         """Files written by the sinks, by output name."""
         return self._sinks.paths()
-
-    @property
-    def window_closed(self) -> bool:
-        return self._sinks.window is not None and self._sinks.window.closed

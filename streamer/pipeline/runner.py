@@ -24,17 +24,21 @@ from streamer.capture.capture_thread import CaptureThread
 from streamer.capture.frame_queue import FrameQueue, QueuePolicy
 from streamer.capture.open_source import is_live_spec, open_source
 from streamer.capture.source import Source
-from streamer.config import RunConfig
+from streamer.config import BadFramePolicy, RunConfig
 from streamer.errors import SinkError, StreamerError
 from streamer.fusion import Fuser
 from streamer.fusion.fuser import warm_up_nms
 from streamer.ledger import Ledger
+from streamer.monitor.display import DISPLAY_QUEUE_SIZE, DisplayTargets, DisplayWorker, LatestResult
+from streamer.monitor.live import LiveMonitor
+from streamer.monitor.state import DisplayStamps
 from streamer.pipeline.engine_loading import describe_engine, load_classifier, load_detectors
 from streamer.pipeline.inference import InferenceWorker
 from streamer.pipeline.output import OutputSinks, OutputWorker
 from streamer.pipeline.quality_gate import make_quality_gate
 from streamer.pipeline.stage_setup import make_detector_stage, make_preprocessor
 from streamer.sinks.folder import OutputFolder
+from streamer.sinks.window import WindowSink
 from streamer.types import Frame, FrameResult
 
 JOIN_POLL_S = 0.2
@@ -85,6 +89,54 @@ def warm_up(engines: list[Engine], batch: int, fuser: Fuser | None) -> None:
         fuser.warm_up()
 
 
+class DisplayPath:
+    """The display thread of a watched run, its input queue and what it shares with the output thread."""
+
+    def __init__(
+        self,
+        fps: float,
+        class_names: tuple[str, ...],
+        ledger: Ledger,
+        bad_frames: BadFramePolicy,
+        monitor: LiveMonitor | None,
+        window: WindowSink | None,
+    ) -> None:
+        self.frames: FrameQueue[Frame] = FrameQueue(DISPLAY_QUEUE_SIZE, QueuePolicy.DROP_OLDEST)
+        self.latest = LatestResult()
+        self.stamps = DisplayStamps()
+        self._window = window
+        self._state = None if monitor is None else monitor.state
+        targets = DisplayTargets(
+            broadcast=None if monitor is None else monitor.broadcast, window=window, state=self._state
+        )
+        self.worker = DisplayWorker(
+            self.frames,
+            self.latest,
+            targets,
+            self.stamps,
+            class_names=class_names,
+            bad_frames=bad_frames,
+            frame_interval_ms=1000.0 / fps,
+            dropped=lambda: sum(ledger.drop_counts().values()),
+        )
+
+    def on_result(self, then: Callable[[FrameResult], None] | None) -> Callable[[FrameResult], None]:
+        """The output thread's callback: publish the result to the display and the page, then `then`."""
+
+        def published(result: FrameResult) -> None:
+            self.latest.set(result)
+            if self._state is not None:
+                self._state.frame_processed(result, result.latency_ms().get("e2e", 0.0))
+            if then is not None:
+                then(result)
+
+        return published
+
+    def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
+
+
 class Pipeline:
     """One run of streamer over one source with one configuration."""
 
@@ -99,12 +151,31 @@ class Pipeline:
         *,
         on_result: Callable[[FrameResult], None] | None = None,
         on_start: Callable[[Source], None] | None = None,
+        on_serving: Callable[[str], None] | None = None,
     ) -> RunOutcome:
         """Process the whole source. Raises StreamerError before any output exists if the source or a model
-        cannot be opened; a failure mid-stream is returned in the outcome after the outputs are finalized."""
+        cannot be opened; a failure mid-stream is returned in the outcome after the outputs are finalized.
+        on_serving(url) is told where the live monitor listens (with `config.monitor`)."""
         config = self.config
         folder = OutputFolder(config.output.out_dir, overwrite=config.output.overwrite)
         folder.check()  # refuse an occupied folder before the slow start-up
+        monitor = None if config.monitor is None else LiveMonitor(config.monitor, self.source_spec)
+        try:
+            if monitor is not None and on_serving is not None:
+                on_serving(monitor.url)
+            return self._run_with_models(folder, monitor, on_result, on_start)
+        finally:
+            if monitor is not None:
+                monitor.close()
+
+    def _run_with_models(
+        self,
+        folder: OutputFolder,
+        monitor: LiveMonitor | None,
+        on_result: Callable[[FrameResult], None] | None,
+        on_start: Callable[[Source], None] | None,
+    ) -> RunOutcome:
+        config = self.config
         live = is_live_spec(self.source_spec)
         # a file is opened first, so a bad one is refused before the models load; a live source last,
         # so that its first frames are fresh ones rather than a backlog from the start-up
@@ -132,7 +203,7 @@ class Pipeline:
                 source.close()
                 raise
             try:
-                return self._run_threads(source, reopen, classifier, detectors, on_result, on_start)
+                return self._run_threads(source, reopen, classifier, detectors, monitor, on_result, on_start)
             finally:
                 folder.__exit__(None, None, None)
         finally:
@@ -145,6 +216,7 @@ class Pipeline:
         reopen: Callable[[], Source],
         classifier: Engine | None,
         detectors: list[Engine],
+        monitor: LiveMonitor | None,
         on_result: Callable[[FrameResult], None] | None,
         on_start: Callable[[Source], None] | None,
     ) -> RunOutcome:
@@ -167,6 +239,7 @@ class Pipeline:
         except OSError as error:
             source.close()
             raise SinkError(f"cannot write to {config.output.out_dir}: {error.strerror or error}") from error
+        display = self._display(info.fps or DEFAULT_FPS, detector_stage.classes, ledger, monitor)
         capture = CaptureThread(
             source,
             frames,
@@ -177,6 +250,7 @@ class Pipeline:
             reconnect_backoff_s=config.capture.reconnect_backoff_s,
             max_frames=config.capture.max_frames,
             pace=config.capture.realtime and not info.is_live,
+            tee=None if display is None else display.frames,
         )
         inference = InferenceWorker(
             frames,
@@ -203,29 +277,67 @@ class Pipeline:
             config.output,
             class_names=detector_stage.classes,
             header=header,
-            on_result=on_result,
+            on_result=on_result if display is None else display.on_result(on_result),
+            display_stamps=None if display is None else display.stamps,
         )
         started = time.monotonic_ns()
         if on_start is not None:
             on_start(source)
-        with _stop_on_signals(self.stop, self.abort):
-            for thread in (output, inference, capture):
-                thread.start()
-            while output.is_alive():
-                output.join(JOIN_POLL_S)
-                if output.window_closed:
-                    self.stop.set()
-                if inference.error is not None or output.error is not None:
-                    self.stop.set()
-                    self.abort.set()
-            for thread in (inference, capture):
-                thread.join(JOIN_POLL_S * 10)
-        for worker in (inference, output):
+        if monitor is not None:
+            monitor.state.running(info.id, detector_stage.classes, ledger.drop_counts)
+        workers = [output, inference, *([] if display is None else [display.worker])]
+        try:
+            with _stop_on_signals(self.stop, self.abort):
+                for thread in (*workers, capture):
+                    thread.start()
+                while output.is_alive():
+                    output.join(JOIN_POLL_S)
+                    if display is not None and (display.worker.window_closed or display.worker.error):
+                        self.stop.set()
+                    if inference.error is not None or output.error is not None:
+                        self.stop.set()
+                        self.abort.set()
+                for thread in (inference, capture, *workers[2:]):
+                    thread.join(JOIN_POLL_S * 10)
+        finally:
+            if display is not None:
+                display.close()
+        for worker in workers:
             if worker.error is not None:
                 raise worker.error
         summary = self._summary(info, capture, output, ledger, classifier, detectors, started, live)
+        if display is not None:
+            summary["frames"]["displayed"] = display.worker.displayed
+            summary["latency_ms"]["display"] = display.worker.latencies.summary().get("display", {})
         (config.output.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if monitor is not None:
+            monitor.state.ended(summary)
+            if not info.is_live and not self.stop.is_set():
+                self._linger(monitor.config.linger_s)
         return RunOutcome(summary=summary, error=capture.error)
+
+    def _display(
+        self, fps: float, class_names: tuple[str, ...], ledger: Ledger, monitor: LiveMonitor | None
+    ) -> DisplayPath | None:
+        """The display path when frames are watched live (the monitor and/or the window), else None."""
+        if monitor is None and not self.config.output.show:
+            return None
+        return DisplayPath(
+            fps,
+            class_names,
+            ledger,
+            self.config.output.bad_frames,
+            monitor,
+            WindowSink() if self.config.output.show else None,
+        )
+
+    def _linger(self, seconds: float) -> None:
+        """Keep the monitor's page up after a file ends, until `seconds` pass or Ctrl-C / SIGTERM."""
+        if seconds <= 0:
+            return
+        done = threading.Event()
+        with _stop_on_signals(done, done):
+            done.wait(seconds)
 
     def _models(self, classifier: Engine | None, detectors: list[Engine]) -> dict[str, Any]:
         """Which engines ran: name, backend, device, precision, source hash; and the fusion mode."""

@@ -16,7 +16,7 @@ from streamer.bench.measure import is_realtime, read_run
 from streamer.bench.report import format_report
 from streamer.bench.run_bench import run_bench
 from streamer.config import load_profile
-from streamer.pipeline.stats import summarize_latencies
+from streamer.latency import summarize_latencies
 from tests.support import tissue_frame
 
 

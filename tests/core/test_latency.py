@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
-from streamer.pipeline.stats import LatencySketches, summarize_latencies
+from streamer.latency import LatencySketches, summarize_latencies
 
 
 def test_sketch_percentiles_match_the_exact_ones_within_half_a_percent():
