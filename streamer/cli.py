@@ -14,6 +14,7 @@ from streamer.backends.cli import build_command, calibrate_command
 from streamer.errors import StreamerError
 from streamer.evaluate.cli import app as eval_app
 from streamer.pipeline.classify_cli import classify_command
+from streamer.sinks.registry import OUTPUT_NAMES
 from streamer.synthetic.cli import app as synth_app
 from streamer.train.cli import app as train_app
 
@@ -109,7 +110,7 @@ def run(
     outputs: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated outputs: annotated,filtered,jsonl,coco,scorer (summary always; "
+            help=f"Comma-separated outputs: {','.join(OUTPUT_NAMES)} (summary always; "
             "default: the profile's)."
         ),
     ] = None,

@@ -17,6 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from streamer.errors import ConfigError
 from streamer.fusion import FusionConfig
 from streamer.preprocessing import FOV_THRESHOLD
+from streamer.sinks.registry import check_output_names
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -121,7 +122,7 @@ class DetectorConfig:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    """What is written. `outputs`: any of annotated, filtered, jsonl, coco, scorer (summary.json always).
+    """What is written. `outputs`: names of `streamer.sinks.registry.SINKS` (summary.json always).
 
     coco: detections.coco.json (COCO, one image per processed good frame); scorer: predictions/NNNNNN.txt
     per good frame in the EAD2019 scorer's format (`class confidence x1 y1 x2 y2`)."""
@@ -167,7 +168,6 @@ def parse_serve_address(text: str) -> tuple[str, int]:
         raise ConfigError(f"--serve expects [HOST:]PORT, got {text!r}") from None
 
 
-OUTPUT_NAMES = ("annotated", "filtered", "jsonl", "coco", "scorer")
 MAX_BATCH = 64  # frames per inference batch; more only adds latency and memory (a 720p batch of 64: 180 MB)
 
 
@@ -207,9 +207,7 @@ class RunConfig:
         if not 1 <= self.batch <= MAX_BATCH:
             raise ConfigError(f"--batch must be in 1..{MAX_BATCH}, got {self.batch}")
         _at_least("batch_deadline_ms", self.batch_deadline_ms, 0.0)
-        unknown = set(self.output.outputs) - set(OUTPUT_NAMES)
-        if unknown:
-            raise ConfigError(f"unknown output(s) {sorted(unknown)}; choose from {list(OUTPUT_NAMES)}")
+        check_output_names(self.output.outputs)
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(f"unknown device {self.device!r}; choose cpu or cuda")
         if self.precision not in ("fp32", "fp16", "bf16", "int8"):

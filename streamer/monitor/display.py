@@ -21,6 +21,7 @@ from streamer.latency import LatencySketches
 from streamer.monitor.hub import FrameBroadcast
 from streamer.monitor.state import DisplayStamps, MonitorState
 from streamer.overlay import Overlay, StatusLine
+from streamer.sinks.base import OutputFrame, Sink
 from streamer.sinks.window import WindowSink
 from streamer.types import Frame, FrameResult
 
@@ -145,3 +146,25 @@ class DisplayWorker(threading.Thread):
             return 0.0
         span_s = (recent[-1] - recent[0]) / 1e9
         return (len(recent) - 1) / span_s if span_s > 0 else 0.0
+
+
+class DisplayFeed(Sink):
+    """The output thread's sink for the display path: each written frame's results become the newest the
+    display draws, and go to the page's state. Writes no file."""
+
+    keeps_records = True
+
+    def __init__(self, latest: LatestResult, state: MonitorState | None) -> None:
+        self._latest = latest
+        self._state = state
+
+    def write(self, frame: OutputFrame) -> None:
+        self._latest.set(frame.result)
+        if self._state is not None:
+            self._state.frame_processed(frame.result, frame.record["latency_ms"].get("e2e", 0.0))
+
+    def close(self) -> None:
+        """Nothing to finalize."""
+
+    def paths(self) -> dict[str, str]:
+        return {}

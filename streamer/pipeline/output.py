@@ -5,22 +5,20 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any
 
 from streamer.capture.frame_queue import FrameQueue
 from streamer.config import OutputConfig
-from streamer.evaluate.coco_json import CocoWriter
-from streamer.evaluate.scorer_txt import write_scorer_txt
 from streamer.latency import LatencySketches
 from streamer.ledger import Ledger
 from streamer.monitor.state import DisplayStamps
 from streamer.overlay import Overlay, StatusLine
 from streamer.pipeline.hysteresis import RunCounter
-from streamer.sinks.jsonl import JsonlSink
-from streamer.sinks.video import VideoSink
-from streamer.types import Frame, FrameResult, QualityLabel, Verdict
+from streamer.sinks.base import OutputFrame, Sink, SinkContext
+from streamer.sinks.registry import open_sinks
+from streamer.types import FrameResult, QualityLabel, Verdict
 
 STATUS_WINDOW = 50  # frames over which the status line's fps and latency are averaged
 
@@ -55,64 +53,33 @@ def quality_record(verdict: Verdict) -> dict[str, Any]:
 
 
 class OutputSinks:
-    """The sinks of one run, opened lazily in `out_dir` and closed together."""
+    """The sinks of one run (`config.outputs`, opened in registry order, then `extra`), closed together.
 
-    def __init__(self, config: OutputConfig, *, fps: float, class_names: tuple[str, ...]) -> None:
-        self._stack = ExitStack()
-        out = config.out_dir
-        self.annotated = (
-            self._stack.enter_context(
-                VideoSink(
-                    out / "annotated.mp4",
-                    fps=fps,
-                    preset=config.video_preset,
-                    crf=config.video_crf,
-                )
-            )
-            if "annotated" in config.outputs
-            else None
-        )
-        self.filtered = (
-            self._stack.enter_context(
-                VideoSink(out / "filtered.mp4", fps=fps, preset=config.video_preset, crf=config.video_crf)
-            )
-            if "filtered" in config.outputs
-            else None
-        )
-        self.jsonl = (
-            self._stack.enter_context(JsonlSink(out / "frames.jsonl")) if "jsonl" in config.outputs else None
-        )
-        self.coco = (
-            self._stack.enter_context(CocoWriter(out / "detections.coco.json", class_names))
-            if "coco" in config.outputs
-            else None
-        )
-        self.scorer_dir = out / "predictions" if "scorer" in config.outputs else None
-        if self.scorer_dir is not None:
-            self.scorer_dir.mkdir(parents=True, exist_ok=True)
+    media: the sinks written first; logs: those that keep records, written once a frame's latency is final.
+    """
+
+    def __init__(
+        self, config: OutputConfig, *, fps: float, class_names: tuple[str, ...], extra: Sequence[Sink] = ()
+    ) -> None:
+        context = SinkContext(config.out_dir, fps, class_names, config.video_preset, config.video_crf)
+        self.sinks = [*open_sinks(config.outputs, context), *extra]
+        self.media = [sink for sink in self.sinks if not sink.keeps_records]
+        self.logs = [sink for sink in self.sinks if sink.keeps_records]
+        self.needs_picture = any(sink.needs_picture for sink in self.sinks)
+
+    def write_entry(self, record: dict[str, Any]) -> None:
+        """A record that is not a processed frame (the run header, a drop, an event)."""
+        for sink in self.logs:
+            sink.write_entry(record)
 
     def paths(self) -> dict[str, str]:
-        sinks = {
-            "annotated": self.annotated,
-            "filtered": self.filtered,
-            "jsonl": self.jsonl,
-            "coco": self.coco,
-        }
-        paths = {name: str(sink.path) for name, sink in sinks.items() if sink is not None}
-        if self.scorer_dir is not None:
-            paths["scorer"] = str(self.scorer_dir)
-        return paths
-
-    def write_predictions(self, frame: Frame, records: list[dict[str, object]]) -> None:
-        """A good frame's detections in the COCO file and/or the scorer's text format, named by frame index."""
-        name = f"{frame.index:06d}"
-        if self.coco is not None:
-            self.coco.add(f"{name}.jpg", (frame.height, frame.width), records)
-        if self.scorer_dir is not None:
-            write_scorer_txt(self.scorer_dir / f"{name}.txt", records)
+        return {name: path for sink in self.sinks for name, path in sink.paths().items()}
 
     def close(self) -> None:
-        self._stack.close()
+        """Close every sink (the last first); the first failure is raised once all are closed."""
+        with ExitStack() as stack:
+            for sink in self.sinks:
+                stack.callback(sink.close)
 
 
 class OutputWorker(threading.Thread):
@@ -154,8 +121,8 @@ class OutputWorker(threading.Thread):
 
     def run(self) -> None:
         try:
-            if self._header is not None and self._sinks.jsonl is not None:
-                self._sinks.jsonl.write(self._header)
+            if self._header is not None:
+                self._sinks.write_entry(self._header)
             while True:
                 batch = self._results.get_batch(16)
                 if batch is None:
@@ -176,8 +143,7 @@ class OutputWorker(threading.Thread):
 
     def _write_ledger(self, before_index: int | None) -> None:
         for entry in self._ledger.drain_before(before_index):
-            if self._sinks.jsonl is not None:
-                self._sinks.jsonl.write(entry.to_record())
+            self._sinks.write_entry(entry.to_record())
 
     def _status(self) -> StatusLine:
         fps = 0.0
@@ -188,25 +154,22 @@ class OutputWorker(threading.Thread):
         return StatusLine(fps=fps, latency_ms=latency, dropped=sum(self._ledger.drops.values()))
 
     def write(self, result: FrameResult) -> None:
-        """Overlay and write one result to every sink, then record its latencies."""
+        """Overlay (when a sink needs it) and write one result to every sink, then record its latencies."""
         frame, verdict = result.frame, result.verdict
-        is_good = verdict is None or verdict.is_good
-        if self._sinks.annotated is not None:
-            annotated = self._overlay.annotate(frame.image, verdict, result.detections, self._status())
-            result.stamps_ns["overlay"] = time.monotonic_ns()
-            self._sinks.annotated.write(annotated, frame.pts, frame.time_base)
-        else:
-            result.stamps_ns["overlay"] = time.monotonic_ns()
-        if self._sinks.filtered is not None and is_good:
-            self._sinks.filtered.write(frame.image)
+        picture = None
+        if self._sinks.needs_picture:
+            picture = self._overlay.annotate(frame.image, verdict, result.detections, self._status())
+        result.stamps_ns["overlay"] = time.monotonic_ns()
         records = [] if result.detections is None else result.detections.to_records(self._class_names)
-        if is_good and result.detections is not None:
-            self._sinks.write_predictions(frame, records)
+        output = OutputFrame(result, picture, records, good=verdict is None or verdict.is_good)
+        for sink in self._sinks.media:
+            sink.write(output)
         done = time.monotonic_ns()
         result.stamps_ns["sink"] = done
         latency_ms = result.latency_ms()
-        if self._sinks.jsonl is not None:
-            self._sinks.jsonl.write(frame_record(result, self._with_display(result, latency_ms), records))
+        output.record = frame_record(result, self._with_display(result, latency_ms), records)
+        for sink in self._sinks.logs:
+            sink.write(output)
         self._count(result, latency_ms, done)
         if self._on_result is not None:
             self._on_result(result)

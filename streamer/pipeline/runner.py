@@ -29,7 +29,13 @@ from streamer.errors import SinkError, StreamerError
 from streamer.fusion import Fuser
 from streamer.fusion.fuser import warm_up_nms
 from streamer.ledger import Ledger
-from streamer.monitor.display import DISPLAY_QUEUE_SIZE, DisplayTargets, DisplayWorker, LatestResult
+from streamer.monitor.display import (
+    DISPLAY_QUEUE_SIZE,
+    DisplayFeed,
+    DisplayTargets,
+    DisplayWorker,
+    LatestResult,
+)
 from streamer.monitor.live import LiveMonitor
 from streamer.monitor.state import DisplayStamps
 from streamer.pipeline.engine_loading import describe_engine, load_classifier, load_detectors
@@ -109,6 +115,7 @@ class DisplayPath:
         targets = DisplayTargets(
             broadcast=None if monitor is None else monitor.broadcast, window=window, state=self._state
         )
+        self.feed = DisplayFeed(self.latest, self._state)
         self.worker = DisplayWorker(
             self.frames,
             self.latest,
@@ -119,18 +126,6 @@ class DisplayPath:
             frame_interval_ms=1000.0 / fps,
             dropped=lambda: sum(ledger.drop_counts().values()),
         )
-
-    def on_result(self, then: Callable[[FrameResult], None] | None) -> Callable[[FrameResult], None]:
-        """The output thread's callback: publish the result to the display and the page, then `then`."""
-
-        def published(result: FrameResult) -> None:
-            self.latest.set(result)
-            if self._state is not None:
-                self._state.frame_processed(result, result.latency_ms().get("e2e", 0.0))
-            if then is not None:
-                then(result)
-
-        return published
 
     def close(self) -> None:
         if self._window is not None:
@@ -232,14 +227,17 @@ class Pipeline:
         results: FrameQueue[FrameResult] = FrameQueue(RESULT_QUEUE_SIZE, QueuePolicy.BLOCK)
         device = torch.device(config.device)
         detector_stage = make_detector_stage(detectors, config)
+        display = self._display(info.fps or DEFAULT_FPS, detector_stage.classes, ledger, monitor)
         try:
             sinks = OutputSinks(
-                config.output, fps=info.fps or DEFAULT_FPS, class_names=detector_stage.classes
+                config.output,
+                fps=info.fps or DEFAULT_FPS,
+                class_names=detector_stage.classes,
+                extra=[] if display is None else [display.feed],
             )
         except OSError as error:
             source.close()
             raise SinkError(f"cannot write to {config.output.out_dir}: {error.strerror or error}") from error
-        display = self._display(info.fps or DEFAULT_FPS, detector_stage.classes, ledger, monitor)
         capture = CaptureThread(
             source,
             frames,
@@ -277,7 +275,7 @@ class Pipeline:
             config.output,
             class_names=detector_stage.classes,
             header=header,
-            on_result=on_result if display is None else display.on_result(on_result),
+            on_result=on_result,
             display_stamps=None if display is None else display.stamps,
         )
         started = time.monotonic_ns()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from streamer.errors import SinkError
+from streamer.sinks.base import OutputFrame, Sink, SinkContext
 
 
 class JsonlSink:
@@ -37,3 +38,24 @@ class JsonlSink:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class FrameLog(Sink):
+    """`jsonl`: frames.jsonl, one record per input frame (processed or dropped) and per event, in order."""
+
+    keeps_records = True
+
+    def __init__(self, context: SinkContext) -> None:
+        self._file = JsonlSink(context.out_dir / "frames.jsonl")
+
+    def write(self, frame: OutputFrame) -> None:
+        self._file.write(frame.record)
+
+    def write_entry(self, record: dict[str, Any]) -> None:
+        self._file.write(record)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def paths(self) -> dict[str, str]:
+        return {"jsonl": str(self._file.path)}
