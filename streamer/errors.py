@@ -1,4 +1,12 @@
-"""User-facing errors. The CLI prints their message on one line and exits non-zero."""
+"""User-facing errors and warnings. The CLI prints an error's message on one line and exits non-zero; a
+warning is one `streamer: warning: ...` line on stderr and the work goes on."""
+
+import sys
+
+
+def warn(message: str) -> None:
+    """One line on stderr: `streamer: warning: MESSAGE`."""
+    print(f"streamer: warning: {message}", file=sys.stderr, flush=True)
 
 
 class StreamerError(Exception):

@@ -13,7 +13,6 @@ import json
 import platform
 import shutil
 import tempfile
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 import torch
 
 from streamer import paths
+from streamer.errors import warn
 
 ENTRY_FILE = "entry.json"
 
@@ -106,7 +106,7 @@ class EngineCache:
         problem = self._problem(folder, key)
         if problem is None:
             return folder
-        warnings.warn(f"engine cache entry {folder} is {problem}; rebuilding it", stacklevel=2)
+        warn(f"engine cache entry {folder} is {problem}; rebuilding it")
         shutil.rmtree(folder, ignore_errors=True)
         return None
 

@@ -8,7 +8,6 @@ live in the engine cache, so a second start does not build again.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +31,7 @@ from streamer.backends.spec import (
 )
 from streamer.backends.tensorrt_engine import TensorRTEngine, build_plan, tensorrt_version
 from streamer.backends.torch_engine import TorchEngine
-from streamer.errors import ConfigError, ModelError
+from streamer.errors import ConfigError, ModelError, warn
 from streamer.models.store import ModelManifest, load_manifest, load_model, sha256_of
 
 BackendChoice = Literal["auto", "torch", "onnxruntime", "tensorrt"]
@@ -177,7 +176,7 @@ def _onnxruntime_engine(
         try:
             return OnnxRuntimeEngine(entry / ORT_OPTIMISED_NAME, spec, threads=threads, optimize=False)
         except ModelError as error:
-            warnings.warn(f"cached engine {entry} cannot be loaded ({error}); rebuilding it", stacklevel=2)
+            warn(f"cached engine {entry} cannot be loaded ({error}); rebuilding it")
     with cache.staging_folder() as staging:
         OnnxRuntimeEngine(
             onnx_path, spec, threads=threads, optimized_model_out=staging / ORT_OPTIMISED_NAME
@@ -207,9 +206,7 @@ def _tensorrt_engine(
         try:
             return TensorRTEngine((entry / PLAN_NAME).read_bytes(), spec, device=device)
         except ModelError as error:
-            warnings.warn(
-                f"cached TensorRT engine {entry} cannot be loaded ({error}); rebuilding it", stacklevel=2
-            )
+            warn(f"cached TensorRT engine {entry} cannot be loaded ({error}); rebuilding it")
     timing_path = cache.root / f"tensorrt-{version}-sm{capability}.timing"
     timing = timing_path.read_bytes() if timing_path.is_file() else b""
     with torch.cuda.device(device):

@@ -12,7 +12,6 @@ ConfigError with a clear message.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -20,7 +19,7 @@ import torch
 
 from streamer.backends.base import EngineSpec
 from streamer.backends.spec import INPUT_NAME, check_batch, output_names
-from streamer.errors import ConfigError, ModelError
+from streamer.errors import ConfigError, ModelError, warn
 
 WORKSPACE_BYTES = 4 << 30
 
@@ -87,7 +86,7 @@ def build_plan(onnx_path: Path, spec: EngineSpec, *, timing_cache: bytes = b"") 
 
     cache = config.create_timing_cache(timing_cache)
     if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):
-        warnings.warn("the TensorRT timing cache is unreadable or foreign; starting a new one", stacklevel=2)
+        warn("the TensorRT timing cache is unreadable or foreign; starting a new one")
         config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
 
     serialized = builder.build_serialized_network(network, config)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import cv2
 import numpy as np
+
+from streamer.errors import warn
 
 WINDOW_NAME = "streamer"
 
@@ -18,7 +19,7 @@ class WindowSink:
         self.available = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
         self.closed = False
         if not self.available:
-            print("streamer: warning: no display found; --show ignored", file=sys.stderr)
+            warn("no display found; --show ignored")
 
     def show(self, image: np.ndarray) -> None:
         """image: H×W×3 uint8 RGB."""
@@ -28,7 +29,7 @@ class WindowSink:
             cv2.imshow(WINDOW_NAME, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
             key = cv2.waitKey(1) & 0xFF
         except cv2.error:
-            print("streamer: warning: this OpenCV build cannot open windows; --show ignored", file=sys.stderr)
+            warn("this OpenCV build cannot open windows; --show ignored")
             self.available = False
             return
         if key in (ord("q"), 27):
