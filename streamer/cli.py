@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from streamer.backends.cli import build_command, calibrate_command
+from streamer.engine_registry import BACKEND_CHOICES, spoken
 from streamer.errors import StreamerError
 from streamer.evaluate.cli import app as eval_app
 from streamer.pipeline.classify_cli import classify_command
@@ -88,7 +89,7 @@ def run(
     ] = None,
     profile: Annotated[str, typer.Option(help="Profile name (lite, noop, ...) or a TOML file.")] = "lite",
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
-    backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
+    backend: Annotated[str | None, typer.Option(help=f"{spoken(BACKEND_CHOICES)}.")] = None,
     precision: Annotated[
         str | None, typer.Option(help="fp32, fp16, bf16 (torch, TensorRT) or int8 (calibrated models).")
     ] = None,
@@ -226,7 +227,7 @@ def bench(
         str | None, typer.Argument(help="Source to measure (default: the bundled real clip).")
     ] = None,
     profile: Annotated[str, typer.Option(help="Profile name or TOML file.")] = "lite",
-    backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
+    backend: Annotated[str | None, typer.Option(help=f"{spoken(BACKEND_CHOICES)}.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
     precision: Annotated[str | None, typer.Option(help="fp32, fp16, bf16 or int8.")] = None,
     batch: Annotated[int | None, typer.Option(help="Most frames per inference batch.")] = None,

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from streamer.engine_registry import BACKEND_CHOICES, PRECISIONS, spoken
 from streamer.errors import ConfigError
 from streamer.fusion import FusionConfig
 from streamer.preprocessing import FOV_THRESHOLD
@@ -210,12 +211,10 @@ class RunConfig:
         check_output_names(self.output.outputs)
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(f"unknown device {self.device!r}; choose cpu or cuda")
-        if self.precision not in ("fp32", "fp16", "bf16", "int8"):
-            raise ConfigError(f"unknown precision {self.precision!r}; choose fp32, fp16, bf16 or int8")
-        if self.backend not in ("auto", "torch", "onnxruntime", "tensorrt"):
-            raise ConfigError(
-                f"unknown backend {self.backend!r}; choose auto, torch, onnxruntime or tensorrt"
-            )
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision {self.precision!r}; choose {spoken(PRECISIONS)}")
+        if self.backend not in BACKEND_CHOICES:
+            raise ConfigError(f"unknown backend {self.backend!r}; choose {spoken(BACKEND_CHOICES)}")
 
 
 _SECTIONS: dict[str, type] = {

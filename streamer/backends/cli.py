@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from streamer.engine_registry import BACKEND_CHOICES, spoken
 from streamer.errors import ConfigError, ModelError
 from streamer.paths import CALIBRATION_FRAMES, HOLDOUT_FRAMES
 
@@ -82,7 +83,7 @@ def calibrate_command(
 def build_command(
     models: ModelsArgument = None,
     profile: ProfileOption = None,
-    backend: Annotated[str, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = "auto",
+    backend: Annotated[str, typer.Option(help=f"{spoken(BACKEND_CHOICES)}.")] = "auto",
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     precision: Annotated[list[str], typer.Option(help="Precisions to build (repeat the option).")] = ["fp32"],  # noqa: B006
     max_batch: Annotated[int, typer.Option(help="Largest batch the engines accept.")] = 8,

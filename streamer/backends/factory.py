@@ -31,11 +31,11 @@ from streamer.backends.spec import (
 )
 from streamer.backends.tensorrt_engine import TensorRTEngine, build_plan, tensorrt_version
 from streamer.backends.torch_engine import TorchEngine
+from streamer.engine_registry import BACKEND_CHOICES, BACKENDS, engine_builder, spoken
 from streamer.errors import ConfigError, ModelError, warn
 from streamer.models.store import ModelManifest, load_manifest, load_model, sha256_of
 
 BackendChoice = Literal["auto", "torch", "onnxruntime", "tensorrt"]
-BACKENDS: tuple[str, ...] = ("torch", "onnxruntime", "tensorrt")
 INT8_ONNX_NAME = "model.int8.onnx"
 ORT_OPTIMISED_NAME = "model.ort.onnx"
 EXPORTED_NAME = "model.onnx"
@@ -67,7 +67,7 @@ def select_backend(backend: str, device: torch.device) -> str:
             return "tensorrt" if tensorrt_version() is not None else "torch"
         return "onnxruntime"
     if backend not in BACKENDS:
-        raise ConfigError(f"unknown backend {backend!r}; choose auto, {', '.join(BACKENDS)}")
+        raise ConfigError(f"unknown backend {backend!r}; choose {spoken(BACKEND_CHOICES)}")
     if backend == "tensorrt" and device.type != "cuda":
         raise ConfigError("the tensorrt backend runs on CUDA only; use --device cuda or another backend")
     return backend
@@ -152,10 +152,19 @@ def model_onnx(source: ModelSource, precision: str, cache: EngineCache) -> Path:
     return path
 
 
-def _onnxruntime_engine(
-    onnx_path: Path, spec: EngineSpec, device: torch.device, cache: EngineCache, threads: int | None
+def build_torch_engine(
+    source: ModelSource, spec: EngineSpec, device: torch.device, cache: EngineCache, threads: int | None
+) -> TorchEngine:
+    """The model's torch module (threads and cache unused: torch builds nothing ahead)."""
+    module, _ = load_model(source.location)
+    return TorchEngine(module, spec, device=device)
+
+
+def build_onnxruntime_engine(
+    source: ModelSource, spec: EngineSpec, device: torch.device, cache: EngineCache, threads: int | None
 ) -> OnnxRuntimeEngine:
     """onnxruntime on CPU keeps its optimised graph in the cache; on CUDA the TensorRT provider its plans."""
+    onnx_path = model_onnx(source, spec.precision, cache)
     name, capability = device_identity(device)
     key = CacheKey(
         model_sha256=sha256_of(onnx_path),
@@ -185,10 +194,11 @@ def _onnxruntime_engine(
     return OnnxRuntimeEngine(entry / ORT_OPTIMISED_NAME, spec, threads=threads, optimize=False)
 
 
-def _tensorrt_engine(
-    onnx_path: Path, spec: EngineSpec, device: torch.device, cache: EngineCache
+def build_tensorrt_engine(
+    source: ModelSource, spec: EngineSpec, device: torch.device, cache: EngineCache, threads: int | None
 ) -> TensorRTEngine:
     """A TensorRT engine from the cache, or built (with the shared timing cache) and stored there."""
+    onnx_path = model_onnx(source, spec.precision, cache)
     name, capability = device_identity(device)
     version = tensorrt_version() or "missing"
     key = CacheKey(
@@ -243,11 +253,5 @@ def load_engine(
     source = ModelSource.open(model, max_batch)
     require_spec(source.spec, task=task, classes=classes)
     spec = with_precision(source.spec, precision, max_batch)
-    cache = EngineCache(cache_dir)
-    if chosen == "torch":
-        module, _ = load_model(source.location)
-        return TorchEngine(module, spec, device=resolved)
-    onnx_path = model_onnx(source, precision, cache)
-    if chosen == "onnxruntime":
-        return _onnxruntime_engine(onnx_path, spec, resolved, cache, threads)
-    return _tensorrt_engine(onnx_path, spec, resolved, cache)
+    build = engine_builder(chosen)
+    return build(source, spec, resolved, EngineCache(cache_dir), threads)

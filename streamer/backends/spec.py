@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import torch
 
 from streamer.backends.base import EngineSpec, Task
+from streamer.engine_registry import PRECISIONS, spoken
 from streamer.errors import ConfigError, ModelError
 from streamer.models.store import ModelManifest
 from streamer.types import QUALITY_CAUSES
@@ -130,8 +131,8 @@ def check_outputs(spec: EngineSpec, outputs: dict[str, torch.Tensor], batch_size
 
 def with_precision(spec: EngineSpec, precision: str, max_batch: int) -> EngineSpec:
     """A copy of `spec` for an engine built at `precision` for batches up to `max_batch`."""
-    if precision not in ("fp32", "fp16", "bf16", "int8"):
-        raise ConfigError(f"unknown precision {precision!r}; expected fp32, fp16, bf16 or int8")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision {precision!r}; expected {spoken(PRECISIONS)}")
     if max_batch < 1:
         raise ConfigError(f"max_batch must be >= 1, got {max_batch}")
     return dataclasses.replace(spec, precision=precision, max_batch=max_batch)  # type: ignore[arg-type]

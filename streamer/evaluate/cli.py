@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from streamer.engine_registry import BACKEND_CHOICES, spoken
 from streamer.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -76,9 +77,7 @@ def quality(
     classifier: Annotated[
         str | None, typer.Option(help="With --data: quality model instead of the profile's, or classical.")
     ] = None,
-    backend: Annotated[
-        str | None, typer.Option(help="With --data: auto, torch, onnxruntime or tensorrt.")
-    ] = None,
+    backend: Annotated[str | None, typer.Option(help=f"With --data: {spoken(BACKEND_CHOICES)}.")] = None,
     examples: Annotated[
         Path | None, typer.Option(help="With --data: write a PNG of example frames and their verdicts here.")
     ] = None,
@@ -199,7 +198,7 @@ def model(
         list[str] | None,
         typer.Option(help="Detector model folder/file instead of the profile's (repeat: ensemble)."),
     ] = None,
-    backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
+    backend: Annotated[str | None, typer.Option(help=f"{spoken(BACKEND_CHOICES)}.")] = None,
     score_threshold: Annotated[
         float | None,
         typer.Option(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from streamer.engine_registry import BACKEND_CHOICES, spoken
 from streamer.errors import SourceError
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def classify_command(
         str | None,
         typer.Option(help="Quality model instead of the profile's: folder, .pt/.onnx file, or classical."),
     ] = None,
-    backend: Annotated[str | None, typer.Option(help="auto, torch, onnxruntime or tensorrt.")] = None,
+    backend: Annotated[str | None, typer.Option(help=f"{spoken(BACKEND_CHOICES)}.")] = None,
     threshold: Annotated[
         float | None,
         typer.Option(min=0.0, max=1.0, help="Bad when p_bad >= this (default: the model's own)."),

@@ -110,3 +110,13 @@ def _only_key(entry: Path) -> CacheKey:
     return CacheKey(
         **{**fields, "batch_range": tuple(fields["batch_range"]), "input_size": tuple(fields["input_size"])}
     )
+
+
+def test_every_backend_name_has_a_builder_and_unknown_names_say_the_choices() -> None:
+    from streamer.backends.factory import select_backend
+    from streamer.engine_registry import BACKENDS, engine_builder
+    from streamer.errors import ConfigError
+
+    assert all(callable(engine_builder(name)) for name in BACKENDS)
+    with pytest.raises(ConfigError, match="choose auto, torch, onnxruntime or tensorrt"):
+        select_backend("openvino", torch.device("cpu"))
