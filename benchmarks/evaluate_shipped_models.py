@@ -87,8 +87,9 @@ def evaluate(config, data: Path, only: set[str], plots: Path | None) -> dict[str
     }
 
 
-def draw_examples(config, stems: list[str], data: Path, folder: Path) -> None:
-    """Validation frames and clip frames with the boxes the overlay of `streamer run` draws."""
+def draw_examples(config, stems: list[str], data: Path, folder: Path) -> dict[str, float]:
+    """Validation frames and clip frames with the boxes the overlay of `streamer run` draws; returns the
+    mean number of boxes per clip frame by class (classes with none left out)."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.jpg"):
         old.unlink()
@@ -101,8 +102,12 @@ def draw_examples(config, stems: list[str], data: Path, folder: Path) -> None:
             (f"clip-frame-{index:03d}", image)
             for index, image in zip(CLIP_FRAMES, read_video_frames(DEMO_CLIP, CLIP_FRAMES), strict=True)
         ]
+        clip_boxes: dict[str, int] = {}
         for name, image in frames:
             records = detect(image)
+            if name.startswith("clip-"):
+                for record in records:
+                    clip_boxes[record["label"]] = clip_boxes.get(record["label"], 0) + 1
             detections = Detections(
                 torch.tensor([r["box"] for r in records], dtype=torch.float32).reshape(-1, 4),
                 torch.tensor([r["score"] for r in records], dtype=torch.float32),
@@ -114,6 +119,7 @@ def draw_examples(config, stems: list[str], data: Path, folder: Path) -> None:
                 cv2.cvtColor(picture, cv2.COLOR_RGB2BGR),
                 [cv2.IMWRITE_JPEG_QUALITY, 80],
             )
+    return {label: round(count / len(CLIP_FRAMES), 1) for label, count in sorted(clip_boxes.items())}
 
 
 def main() -> None:
@@ -156,7 +162,8 @@ def main() -> None:
         folder = ENGINES_DIR / name if name != "classical" else None
         results["models"][name] = evaluate(config, args.data, only, folder / "plots" if folder else None)
         if folder is not None:
-            draw_examples(config, stems, args.data, folder / "examples")
+            clip = draw_examples(config, stems, args.data, folder / "examples")
+            results["models"][name]["clip_boxes_per_frame"] = clip
         print(name, json.dumps(results["models"][name]["shipped_thresholds"]))
     for profile in args.profiles:
         config = with_overrides(load_profile(profile), classifier="none")

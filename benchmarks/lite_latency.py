@@ -1,4 +1,4 @@
-"""Single-frame latency of the shipped lite models on one CPU core: detector-lite-c + quality-lite.
+"""Single-frame latency of the shipped lite models on one CPU core: detector-lite-d + quality-lite.
 
 Runs each model with batch 1 in torch (1 thread) and ONNX Runtime (1 intra-op thread), prints the
 median and 90th percentile per model and for detector + classifier together, and records them in
@@ -21,7 +21,7 @@ import torch
 from streamer.models.store import load_model
 from streamer.paths import BENCHMARKS_DIR, ENGINES_DIR
 
-MODELS = ("detector-lite-c", "quality-lite")
+MODELS = ("detector-lite-d", "quality-lite")
 
 
 def _time_ms(run, runs: int) -> list[float]:

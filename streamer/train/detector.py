@@ -213,13 +213,7 @@ def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, A
     if not split.train or not split.validation:
         raise ConfigError("detector training needs frames on both sides of the split")
     run_dir = Path(config.loop.run_dir)
-    write_split(
-        run_dir / SPLIT_NAME,
-        split,
-        folders=config.data,
-        seed=config.seed,
-        fraction=config.validation_fraction,
-    )
+    write_split(run_dir / SPLIT_NAME, split, folders=config.data)
     common = {
         "input_size": model.input_size,
         "num_classes": len(classes),
@@ -302,7 +296,5 @@ def train_detector(config: DetectorTrainConfig) -> tuple[LoopResult, dict[str, A
         },
         output,
     )
-    write_split(
-        output / SPLIT_NAME, split, folders=config.data, seed=config.seed, fraction=config.validation_fraction
-    )
+    write_split(output / SPLIT_NAME, split, folders=config.data)
     return result, summary

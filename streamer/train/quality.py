@@ -224,13 +224,7 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
     input_size = model.input_size
     grid = (input_size[0] // STRIDE, input_size[1] // STRIDE)
     split = make_split(config)
-    write_split(
-        Path(config.loop.run_dir) / SPLIT_NAME,
-        split,
-        folders=config.data,
-        seed=config.seed,
-        fraction=config.validation_fraction,
-    )
+    write_split(Path(config.loop.run_dir) / SPLIT_NAME, split, folders=config.data)
     train_samples, validation_samples = load_samples(config, split, input_size)
     is_bad = np.array([sample.bad for sample in validation_samples], dtype=bool)
     common = {"mean": IMAGENET_MEAN, "std": IMAGENET_STD, "grid": grid}

@@ -43,12 +43,15 @@ class FolderItem:
 
 @dataclass(frozen=True)
 class VideoSplit:
-    """train / validation items, and the number of video groups found and held out."""
+    """train / validation items, the number of video groups found and held out, and how the split was
+    drawn (seed and validation share), so a reused split file keeps its own seed."""
 
     train: list[FolderItem]
     validation: list[FolderItem]
     groups: int
     validation_groups: int
+    seed: int
+    validation_fraction: float
 
 
 class _UnionFind:
@@ -148,7 +151,7 @@ def split_by_video(
         raise DataError("no video group fits the validation share: add data or raise the share")
     train = [item for item, group in zip(items, group_ids, strict=True) if group not in held_out]
     validation = [item for item, group in zip(items, group_ids, strict=True) if group in held_out]
-    return VideoSplit(train, validation, len(members), len(held_out))
+    return VideoSplit(train, validation, len(members), len(held_out), seed, validation_fraction)
 
 
 def split_folders(
@@ -160,16 +163,14 @@ def split_folders(
     return split_by_video(items, video_groups(items, sizes, near), validation_fraction, seed)
 
 
-def write_split(
-    path: Path, split: VideoSplit, *, folders: Sequence[Path], seed: int, fraction: float
-) -> None:
+def write_split(path: Path, split: VideoSplit, *, folders: Sequence[Path]) -> None:
     """The split as JSON: folders, seed, share, group counts and the keys ('folder:stem') of each side."""
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "method": "video groups: consecutive frame numbers at one image size, joined by near-duplicates",
         "folders": [str(folder) for folder in folders],
-        "seed": seed,
-        "validation_fraction": fraction,
+        "seed": split.seed,
+        "validation_fraction": split.validation_fraction,
         "groups": split.groups,
         "validation_groups": split.validation_groups,
         "train": [item.key for item in split.train],
@@ -193,6 +194,8 @@ def read_split(path: Path, items: Sequence[FolderItem]) -> VideoSplit:
         [item for item in items if item.key in validation_keys],
         int(document.get("groups", 0)),
         int(document.get("validation_groups", 0)),
+        int(document.get("seed", 0)),
+        float(document.get("validation_fraction", 0.0)),
     )
 
 

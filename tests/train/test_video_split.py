@@ -70,16 +70,20 @@ def test_split_keeps_every_group_whole_and_reaches_its_share():
 
 def test_split_of_the_bundled_frames_is_written_and_read_back(tmp_path):
     items = collect_items([EAD2020_SUBSET])
-    split = split_folders([EAD2020_SUBSET], items, 0.2, seed=0)
+    split = split_folders([EAD2020_SUBSET], items, 0.2, seed=5)
     held_out = {item.image.image_path.stem for item in split.validation}
     assert ("00007" in held_out) == ("01390" in held_out)  # the near-duplicate pair
     run = {f"0000{n}" for n in range(1, 9)}
     assert run <= held_out or not run & held_out
     path = tmp_path / "split.json"
-    write_split(path, split, folders=[EAD2020_SUBSET], seed=0, fraction=0.2)
+    write_split(path, split, folders=[EAD2020_SUBSET])
     again = read_split(path, items)
     assert [i.key for i in again.validation] == [i.key for i in split.validation]
-    assert json.loads(path.read_text())["seed"] == 0
+    assert json.loads(path.read_text())["seed"] == 5
+    copy = tmp_path / "copy.json"
+    write_split(copy, again, folders=[EAD2020_SUBSET])  # a reused split keeps the seed it was drawn with
+    assert json.loads(copy.read_text())["seed"] == 5
+    assert json.loads(copy.read_text())["validation_fraction"] == 0.2
 
 
 def test_a_split_file_that_misses_images_is_refused(tmp_path):
