@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from streamer.archive.cli import filter_command
 from streamer.backends.cli import build_command, calibrate_command
 from streamer.engine_registry import BACKEND_CHOICES, spoken
 from streamer.errors import StreamerError
@@ -31,6 +32,7 @@ app.command("calibrate")(calibrate_command)
 app.command("build")(build_command)
 app.add_typer(train_app, name="train")
 app.command("classify")(classify_command)
+app.command("filter")(filter_command)
 
 INTERRUPTED_EXIT_CODE = 130
 

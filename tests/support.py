@@ -113,3 +113,23 @@ class ServingRun:
         """(exit code, stdout, rest of stderr) once the run has ended."""
         stdout, stderr = self.process.communicate(timeout=timeout)
         return self.process.returncode, stdout, "".join(self.stderr_lines) + stderr
+
+
+def short_clip(target: Path, frames: int, size: tuple[int, int] = (320, 180), start: int = 0) -> Path:
+    """The bundled clip's frames start..start+frames, scaled to `size` (W, H), as an H.264 MP4 at 25 fps."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        av.open(str(REPO / "data" / "video" / "laparoscopy-720p25.mp4")) as source,
+        av.open(str(target), "w") as out,
+    ):
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for index, frame in enumerate(source.decode(video=0)):
+            if index < start:
+                continue
+            if index >= start + frames:
+                break
+            image = cv2.resize(frame.to_ndarray(format="rgb24"), size, interpolation=cv2.INTER_AREA)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode())
+    return target

@@ -112,6 +112,7 @@ class OutputWorker(threading.Thread):
         self.bad = 0
         self.processed = 0
         self.detections = 0
+        self.detections_by_class: dict[str, int] = {}  # boxes written per class name
         self.runs = RunCounter()  # runs of good and bad frames in output order: the filtered video's pieces
         self.error: BaseException | None = None
         self.first_done_ns: int | None = None
@@ -192,7 +193,11 @@ class OutputWorker(threading.Thread):
         else:
             self.bad += 1
             self.runs.add(QualityLabel.BAD)
-        self.detections += 0 if result.detections is None else len(result.detections)
+        if result.detections is not None and len(result.detections):
+            self.detections += len(result.detections)
+            for label in result.detections.labels.tolist():
+                name = self._class_names[label] if 0 <= label < len(self._class_names) else str(label)
+                self.detections_by_class[name] = self.detections_by_class.get(name, 0) + 1
         self.first_done_ns = self.first_done_ns or done_ns
         self.last_done_ns = done_ns
         self._recent_done.append(done_ns)

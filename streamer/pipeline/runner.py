@@ -61,9 +61,10 @@ class RunOutcome:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event, abort: threading.Event) -> Iterator[None]:
-    """First SIGINT/SIGTERM sets `stop`, the second `abort`. Only installed from the main thread."""
-    if threading.current_thread() is not threading.main_thread():
+def _stop_on_signals(stop: threading.Event, abort: threading.Event, enabled: bool = True) -> Iterator[None]:
+    """First SIGINT/SIGTERM sets `stop`, the second `abort`. Only installed from the main thread, and only
+    when `enabled` (a worker process that is told when to stop by its host leaves the signals alone)."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
 
@@ -78,6 +79,35 @@ def _stop_on_signals(stop: threading.Event, abort: threading.Event) -> Iterator[
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@dataclass
+class LoadedEngines:
+    """A run's engines, loaded and warmed up once; several runs of one configuration can share them."""
+
+    classifier: Engine | None
+    detectors: list[Engine]
+
+    @classmethod
+    def load(cls, config: RunConfig) -> LoadedEngines:
+        """Load the profile's quality gate and detectors and warm them up (closed again on failure)."""
+        engines: list[Engine] = []
+        try:
+            classifier = load_classifier(config)
+            engines.extend([classifier] if classifier is not None else [])
+            detectors = load_detectors(config)
+            engines.extend(detectors)
+            warm_up(engines, config.batch, Fuser(config.fusion) if len(detectors) > 1 else None)
+        except BaseException:
+            for engine in engines:
+                engine.close()
+            raise
+        return cls(classifier, detectors)
+
+    def close(self) -> None:
+        for engine in (self.classifier, *self.detectors):
+            if engine is not None:
+                engine.close()
 
 
 def warm_up(engines: list[Engine], batch: int, fuser: Fuser | None) -> None:
@@ -133,11 +163,24 @@ class DisplayPath:
 
 
 class Pipeline:
-    """One run of streamer over one source with one configuration."""
+    """One run of streamer over one source with one configuration.
 
-    def __init__(self, config: RunConfig, source_spec: str) -> None:
+    engines: already loaded engines of this configuration to use (and leave open), instead of loading
+    them for this run; handle_signals: Ctrl-C / SIGTERM stop the run (else only `stop` / `abort` do).
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        source_spec: str,
+        *,
+        engines: LoadedEngines | None = None,
+        handle_signals: bool = True,
+    ) -> None:
         self.config = config
         self.source_spec = source_spec
+        self.shared_engines = engines
+        self.handle_signals = handle_signals
         self.stop = threading.Event()
         self.abort = threading.Event()
 
@@ -175,22 +218,20 @@ class Pipeline:
         # a file is opened first, so a bad one is refused before the models load; a live source last,
         # so that its first frames are fresh ones rather than a backlog from the start-up
         opened = None if live else open_source(self.source_spec, config.capture)
-        engines: list[Engine] = []
+        engines: LoadedEngines | None = self.shared_engines
         try:
-            classifier = load_classifier(config)
-            engines.extend([classifier] if classifier is not None else [])
-            detectors = load_detectors(config)
-            engines.extend(detectors)
-            warm_up(engines, config.batch, Fuser(config.fusion) if len(detectors) > 1 else None)
+            if engines is None:
+                engines = LoadedEngines.load(config)
             if opened is None:
                 opened = open_source(self.source_spec, config.capture)
         except BaseException:
             if opened is not None:
                 opened[0].close()
-            for engine in engines:
-                engine.close()
+            if engines is not None and engines is not self.shared_engines:
+                engines.close()
             raise
         source, reopen = opened
+        classifier, detectors = engines.classifier, engines.detectors
         try:
             try:
                 folder.__enter__()  # locked until the outputs are finalized
@@ -202,8 +243,8 @@ class Pipeline:
             finally:
                 folder.__exit__(None, None, None)
         finally:
-            for engine in engines:
-                engine.close()
+            if engines is not self.shared_engines:
+                engines.close()
 
     def _run_threads(
         self,
@@ -285,7 +326,7 @@ class Pipeline:
             monitor.state.running(info.id, detector_stage.classes, ledger.drop_counts)
         workers = [output, inference, *([] if display is None else [display.worker])]
         try:
-            with _stop_on_signals(self.stop, self.abort):
+            with _stop_on_signals(self.stop, self.abort, self.handle_signals):
                 for thread in (*workers, capture):
                     thread.start()
                 while output.is_alive():
@@ -380,6 +421,7 @@ class Pipeline:
                 "dropped_total": sum(ledger.drops.values()),
             },
             "detections": output.detections,
+            "detections_by_class": dict(sorted(output.detections_by_class.items())),
             "events": dict(ledger.events),
             "interrupted": self.stop.is_set(),
             "error": None if capture.error is None else str(capture.error),
