@@ -15,12 +15,12 @@ from streamer.paths import BENCHMARKS_DIR, ENGINES_DIR
 
 ROLES = {
     "detector-lite-d": "the default (`lite` profile) detector, the best of the four shipped on the validation "
-    "videos, and the first ensemble member: the paper's recipe (focal γ 1.5) with another seed, "
-    "trained from scratch on one long schedule",
-    "detector-lite-c": "an ensemble member: another seed, focal γ 3.5 (the paper's m5) and colour shift and "
+    "videos, and, run on the frame and on its two mirror images, the `ensemble` profile: the paper's recipe "
+    "(focal γ 1.5) with another seed, trained from scratch on one long schedule",
+    "detector-lite-c": "an earlier ensemble member, in no bundled profile now: another seed, focal γ 3.5 (the paper's m5) and colour shift and "
     "noise on a third of the images",
-    "detector-lite-b": "an ensemble member: another seed and the classification loss weighted ×2 (the paper's m2)",
-    "detector-lite": "an ensemble member: the paper's recipe (focal γ 1.5, seed 0), trained from scratch in two stages",
+    "detector-lite-b": "an earlier ensemble member, in no bundled profile now: another seed and the classification loss weighted ×2 (the paper's m2)",
+    "detector-lite": "an earlier ensemble member, in no bundled profile now: the paper's recipe (focal γ 1.5, seed 0), trained from scratch in two stages",
 }
 
 

@@ -104,9 +104,12 @@ class QualityConfig:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """Artefact detector(s). `models`: one or several engine folders/files ("noop" for a do-nothing engine)."""
+    """Artefact detector(s). `models`: one or several engine folders/files ("noop" for a do-nothing engine);
+    `mirrors`: test-time views, each learned model also runs on the frame flipped "horizontal" and/or
+    "vertical" and every view is one more ensemble member (fused like the others)."""
 
-    models: tuple[str, ...] = ("detector-lite-c",)
+    models: tuple[str, ...] = ("detector-lite-d",)
+    mirrors: tuple[Literal["horizontal", "vertical"], ...] = ()
     score_threshold: float | None = None  # None: each model's per-class thresholds from its manifest
     iou_threshold: float = 0.5
     max_detections: int = 100
@@ -119,6 +122,8 @@ class DetectorConfig:
             raise ConfigError(f"detector iou_threshold must be in (0, 1], got {self.iou_threshold}")
         _at_least("detector max_detections", self.max_detections, 1)
         _at_least("detector top_k_per_level", self.top_k_per_level, 1)
+        if len(set(self.mirrors)) != len(self.mirrors):
+            raise ConfigError(f"detector mirrors are listed twice: {list(self.mirrors)}")
 
 
 @dataclass(frozen=True)

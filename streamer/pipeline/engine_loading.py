@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streamer.backends.base import Engine, Task
+from streamer.backends.mirrored import MirroredEngine
 from streamer.backends.noop import NoopEngine
 from streamer.classical.engine import ClassicalDetectorEngine
 from streamer.config import RunConfig
@@ -75,8 +76,9 @@ def load_classifier(config: RunConfig) -> Engine | None:
 
 
 def load_detectors(config: RunConfig) -> list[Engine]:
-    """The detector engines of the profile, in ensemble order (best first). The learned models' class list
-    (they must agree) is the run's; the classical and noop detectors follow it."""
+    """The detector engines of the profile, in ensemble order (best first), each learned model followed by
+    its mirrored views (`[detector] mirrors`). The learned models' class list (they must agree) is the
+    run's; the classical and noop detectors follow it."""
     names = config.detector.models
     if not names:
         raise ModelError("the profile names no detector")
@@ -88,9 +90,14 @@ def load_detectors(config: RunConfig) -> list[Engine]:
         described = "; ".join(f"{name}: {', '.join(e.spec.classes)}" for name, e in learned.items())
         raise ModelError(f"the detectors of one run must share their classes ({described})")
     classes = class_lists.pop() if class_lists else EAD2019_CLASSES
-    return [
-        learned[name] if name in learned else load_one(name, "detector", config, classes) for name in names
-    ]
+    members: list[Engine] = []
+    for name in names:
+        if name not in learned:
+            members.append(load_one(name, "detector", config, classes))
+            continue
+        members.append(learned[name])
+        members.extend(MirroredEngine(learned[name], mirror) for mirror in config.detector.mirrors)
+    return members
 
 
 def profile_model_paths(config: RunConfig) -> list[Path]:

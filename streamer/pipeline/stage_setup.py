@@ -45,7 +45,9 @@ def make_detector_stage(detectors: list[Engine], config: RunConfig) -> DetectorS
     """The detector stage of a profile: one decoder per engine, and the profile's fusion for several."""
     classes = detectors[0].spec.classes if detectors else ()
     return DetectorStage(
-        detectors, [make_decoder(e, config.detector) for e in detectors], make_fuse(config, classes)
+        detectors,
+        [make_decoder(e, config.detector) for e in detectors],
+        make_fuse(config, classes, len(detectors)),
     )
 
 
@@ -60,8 +62,8 @@ def make_preprocessor(config: RunConfig, *, fov_refresh_frames: int | None = Non
     )
 
 
-def make_fuse(config: RunConfig, classes: tuple[str, ...]) -> Fuse | None:
-    """The ensemble fusion of the profile over the detectors' `classes`, or None for a single detector."""
-    if len(config.detector.models) < 2:
+def make_fuse(config: RunConfig, classes: tuple[str, ...], members: int) -> Fuse | None:
+    """The ensemble fusion of the profile over the detectors' `classes`, or None for a single member."""
+    if members < 2:
         return None
     return Fuser(replace(config.fusion, classes=classes)).fuse
