@@ -45,14 +45,21 @@ class IndexRow:
     config_hash: str = ""
     detections: dict[str, int] = field(default_factory=dict)
 
+    def same_input(self, job: VideoJob, config_hash: str) -> bool:
+        """Whether this row was made from the job's file as it is now (size, modification time) and this
+        configuration."""
+        stat = job.path.stat()
+        return (self.size_bytes, self.mtime_ns, self.config_hash) == (
+            stat.st_size,
+            stat.st_mtime_ns,
+            config_hash,
+        )
+
     def is_current(self, job: VideoJob, config_hash: str, out_root: Path) -> bool:
         """Whether this row's outputs are complete for the job's file as it is now and this configuration."""
-        stat = job.path.stat()
         return (
             self.status in COMPLETE
-            and self.size_bytes == stat.st_size
-            and self.mtime_ns == stat.st_mtime_ns
-            and self.config_hash == config_hash
+            and self.same_input(job, config_hash)
             and (out_root / job.relative / "summary.json").is_file()
         )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from streamer.archive.index import ArchiveIndex, IndexRow, config_hash, pending_row
+from streamer.archive.index import ArchiveIndex, config_hash, pending_row
 from streamer.archive.inputs import VideoJob
 from streamer.archive.worker import PARTIAL_DIR, FilterWorker
 from streamer.config import RunConfig
@@ -52,16 +52,11 @@ def plan(
         row = index.rows.get(job.key)
         if row is not None and row.is_current(job, digest, out_root):
             skipped.append(job)
-        elif row is not None and row.status == "failed" and not retry_failed and _unchanged(row, job, digest):
+        elif row is not None and row.status == "failed" and not retry_failed and row.same_input(job, digest):
             continue
         else:
             to_run.append(job)
     return FilterPlan(jobs, to_run, skipped)
-
-
-def _unchanged(row: IndexRow, job: VideoJob, digest: str) -> bool:
-    stat = job.path.stat()
-    return (row.size_bytes, row.mtime_ns, row.config_hash) == (stat.st_size, stat.st_mtime_ns, digest)
 
 
 def _start_ray(address: str | None, workers: int) -> int:
@@ -172,9 +167,6 @@ def run_filter(
             bar.update(1)
             bar.set_postfix(frames=frames, failed=sum(r.status == "failed" for r in index.rows.values()))
             give_work(actor)
-    except KeyboardInterrupt:
-        shutil.rmtree(out_root / PARTIAL_DIR, ignore_errors=True)
-        raise
     finally:
         bar.close()
         ray.shutdown()

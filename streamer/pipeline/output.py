@@ -171,7 +171,7 @@ class OutputWorker(threading.Thread):
         output.record = frame_record(result, self._with_display(result, latency_ms), records)
         for sink in self._sinks.logs:
             sink.write(output)
-        self._count(result, latency_ms, done)
+        self._count(result, latency_ms, done, records)
         if self._on_result is not None:
             self._on_result(result)
 
@@ -184,7 +184,9 @@ class OutputWorker(threading.Thread):
             return latency_ms
         return {**latency_ms, "display": (shown_ns - result.frame.captured_ns) / 1e6}
 
-    def _count(self, result: FrameResult, latency_ms: dict[str, float], done_ns: int) -> None:
+    def _count(
+        self, result: FrameResult, latency_ms: dict[str, float], done_ns: int, records: list[dict[str, Any]]
+    ) -> None:
         self.latencies.add(latency_ms)
         self.processed += 1
         if result.verdict is None or result.verdict.is_good:
@@ -193,11 +195,9 @@ class OutputWorker(threading.Thread):
         else:
             self.bad += 1
             self.runs.add(QualityLabel.BAD)
-        if result.detections is not None and len(result.detections):
-            self.detections += len(result.detections)
-            for label in result.detections.labels.tolist():
-                name = self._class_names[label] if 0 <= label < len(self._class_names) else str(label)
-                self.detections_by_class[name] = self.detections_by_class.get(name, 0) + 1
+        self.detections += len(records)
+        for record in records:
+            self.detections_by_class[record["label"]] = self.detections_by_class.get(record["label"], 0) + 1
         self.first_done_ns = self.first_done_ns or done_ns
         self.last_done_ns = done_ns
         self._recent_done.append(done_ns)
