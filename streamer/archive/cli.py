@@ -33,7 +33,9 @@ def filter_command(
     ] = None,
     ray_address: Annotated[
         str | None,
-        typer.Option("--ray", help="Join a Ray cluster: auto, or ray://HOST:PORT (default: a local one)."),
+        typer.Option(
+            "--ray", help="Join a Ray cluster: auto, HOST:PORT or ray://HOST:PORT (default: a local one)."
+        ),
     ] = None,
     outputs: Annotated[
         str | None,
