@@ -13,7 +13,7 @@ import typer
 from streamer.archive.cli import filter_command
 from streamer.backends.cli import build_command, calibrate_command
 from streamer.engine_registry import BACKEND_CHOICES, spoken
-from streamer.errors import StreamerError
+from streamer.errors import INTERRUPTED_EXIT_CODE, StreamerError
 from streamer.evaluate.cli import app as eval_app
 from streamer.pipeline.classify_cli import classify_command
 from streamer.sinks.registry import OUTPUT_NAMES
@@ -33,8 +33,6 @@ app.command("build")(build_command)
 app.add_typer(train_app, name="train")
 app.command("classify")(classify_command)
 app.command("filter")(filter_command)
-
-INTERRUPTED_EXIT_CODE = 130
 
 
 @app.callback()

@@ -3,6 +3,8 @@ warning is one `streamer: warning: ...` line on stderr and the work goes on."""
 
 import sys
 
+INTERRUPTED_EXIT_CODE = 130  # Ctrl-C or SIGTERM: 128 + SIGINT, as shells report it
+
 
 def warn(message: str) -> None:
     """One line on stderr: `streamer: warning: MESSAGE`."""

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from streamer.errors import StreamerError
+from streamer.errors import INTERRUPTED_EXIT_CODE, StreamerError
 from streamer.sinks.registry import OUTPUT_NAMES
 
 DEFAULT_OUTPUTS = ("filtered", "jsonl")
@@ -60,9 +60,19 @@ def filter_command(
     config = with_overrides(load_profile(profile), outputs=names)
     jobs = find_videos(inputs)
     count = workers if workers is not None else max(1, (os.cpu_count() or 1) // 2)
-    index = run_filter(
-        jobs, out, config, workers=count, address=ray_address, retry_failed=retry_failed, progress=progress
-    )
+    try:
+        index = run_filter(
+            jobs,
+            out,
+            config,
+            workers=count,
+            address=ray_address,
+            retry_failed=retry_failed,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        print("streamer: interrupted", file=sys.stderr)
+        raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
     rows = [index.rows[job.key] for job in jobs]
     statuses = Counter(row.status for row in rows)
     frames = sum(row.frames_in for row in rows if row.status in ("done", "skipped"))

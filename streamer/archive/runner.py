@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -79,6 +82,32 @@ def _start_ray(address: str | None, workers: int) -> int:
     return max(1, cpus // workers)
 
 
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt inside the block. Installed after Ray starts: Ray's own
+    SIGTERM handler aborts the process, and its blocking calls turn an exception raised by a signal
+    handler into SystemExit(1), which is turned back into the interrupt here."""
+    requested = False
+
+    def interrupt(signum: int, frame: object) -> None:
+        nonlocal requested
+        requested = True
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, interrupt)
+    try:
+        yield
+    except SystemExit:
+        if requested:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
 def _new_worker(config: RunConfig, threads: int, out_root: Path, digest: str) -> Any:
     import ray
 
@@ -125,51 +154,52 @@ def run_filter(
     if not work.to_run:
         return index
     threads = _start_ray(address, min(workers, len(work.to_run)))
-    bar = tqdm(total=len(work.to_run), unit="video", disable=not progress, desc="filter")
-    frames = 0
-    try:
-        actors = [
-            _new_worker(config, threads, out_root, digest) for _ in range(min(workers, len(work.to_run)))
-        ]
+    with _signals_interrupt():
+        bar = tqdm(total=len(work.to_run), unit="video", disable=not progress, desc="filter")
+        frames = 0
         try:
-            ray.get([actor.pid.remote() for actor in actors])
-        except ray.exceptions.RayActorError as error:
-            raise WorkerStartError(f"a worker could not start: {_one_line(error)}") from None
-        queue = list(work.to_run)
-        running: dict[Any, tuple[VideoJob, Any]] = {}
-
-        def give_work(actor: Any) -> None:
-            if queue:
-                job = queue.pop(0)
-                running[actor.filter.remote(job)] = (job, actor)
-
-        for actor in actors:
-            give_work(actor)
-        while running:
-            done, _ = ray.wait(list(running), num_returns=1, timeout=WAIT_S)
-            if not done:
-                continue  # (a short wait, so that Ctrl-C is handled at once)
-            ready = done[0]
-            job, actor = running.pop(ready)
+            actors = [
+                _new_worker(config, threads, out_root, digest) for _ in range(min(workers, len(work.to_run)))
+            ]
             try:
-                row = ray.get(ready)
+                ray.get([actor.pid.remote() for actor in actors])
             except ray.exceptions.RayActorError as error:
-                row = replace(
-                    pending_row(job, digest), status="failed", error=f"worker died: {_one_line(error)}"
-                )
-                ray.kill(actor, no_restart=True)
-                actor = _new_worker(config, threads, out_root, digest)
-            except ray.exceptions.RayTaskError as error:
-                row = replace(pending_row(job, digest), status="failed", error=_one_line(error))
-            index.set(row)
+                raise WorkerStartError(f"a worker could not start: {_one_line(error)}") from None
+            queue = list(work.to_run)
+            running: dict[Any, tuple[VideoJob, Any]] = {}
+
+            def give_work(actor: Any) -> None:
+                if queue:
+                    job = queue.pop(0)
+                    running[actor.filter.remote(job)] = (job, actor)
+
+            for actor in actors:
+                give_work(actor)
+            while running:
+                done, _ = ray.wait(list(running), num_returns=1, timeout=WAIT_S)
+                if not done:
+                    continue  # (a short wait, so that Ctrl-C is handled at once)
+                ready = done[0]
+                job, actor = running.pop(ready)
+                try:
+                    row = ray.get(ready)
+                except ray.exceptions.RayActorError as error:
+                    row = replace(
+                        pending_row(job, digest), status="failed", error=f"worker died: {_one_line(error)}"
+                    )
+                    ray.kill(actor, no_restart=True)
+                    actor = _new_worker(config, threads, out_root, digest)
+                except ray.exceptions.RayTaskError as error:
+                    row = replace(pending_row(job, digest), status="failed", error=_one_line(error))
+                index.set(row)
+                index.save()
+                frames += row.frames_in
+                bar.update(1)
+                bar.set_postfix(frames=frames, failed=sum(r.status == "failed" for r in index.rows.values()))
+                give_work(actor)
+        finally:
+            bar.close()
+            ray.shutdown()
+            shutil.rmtree(out_root / PARTIAL_DIR, ignore_errors=True)
             index.save()
-            frames += row.frames_in
-            bar.update(1)
-            bar.set_postfix(frames=frames, failed=sum(r.status == "failed" for r in index.rows.values()))
-            give_work(actor)
-    finally:
-        bar.close()
-        ray.shutdown()
-        shutil.rmtree(out_root / PARTIAL_DIR, ignore_errors=True)
-        index.save()
     return index

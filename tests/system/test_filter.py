@@ -185,15 +185,17 @@ def test_a_killed_worker_loses_no_video(longer_archive: Path, tmp_path: Path) ->
     assert "400 frames in finished videos" in stdout, stdout
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_leaves_no_partial_output_and_the_next_run_finishes(
-    longer_archive: Path, tmp_path: Path
+    longer_archive: Path, tmp_path: Path, signum: int
 ) -> None:
     out = tmp_path / "out"
     process = start_filter(longer_archive, out, workers=1)
     wait_for_partial(out, process)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode != 0
+    assert process.returncode == 130, stderr
+    assert "streamer: interrupted" in stderr
     assert "Traceback" not in stderr
     assert not (out / ".partial").exists()
     rows = read_index(out)
