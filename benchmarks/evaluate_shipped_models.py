@@ -37,7 +37,6 @@ from streamer.paths import BENCHMARKS_DIR, DEMO_CLIP, ENGINES_DIR, REPO_ROOT
 from streamer.pipeline.image_detector import ImageDetector
 from streamer.train.quality import evaluate_clip, read_video_frames
 from streamer.train.video_split import validation_stems
-from streamer.types import Detections
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "ead2020"
 SPLIT = ENGINES_DIR / "detector-lite" / "split.json"
@@ -104,15 +103,10 @@ def draw_examples(config, stems: list[str], data: Path, folder: Path) -> dict[st
         ]
         clip_boxes: dict[str, int] = {}
         for name, image in frames:
-            records = detect(image)
+            detections = detect(image)
             if name.startswith("clip-"):
-                for record in records:
-                    clip_boxes[record["label"]] = clip_boxes.get(record["label"], 0) + 1
-            detections = Detections(
-                torch.tensor([r["box"] for r in records], dtype=torch.float32).reshape(-1, 4),
-                torch.tensor([r["score"] for r in records], dtype=torch.float32),
-                torch.tensor([detect.classes.index(r["label"]) for r in records], dtype=torch.int64),
-            )
+                for label in detections.names:
+                    clip_boxes[label] = clip_boxes.get(label, 0) + 1
             picture = overlay.annotate(image, None, detections)
             cv2.imwrite(
                 str(folder / f"{name}.jpg"),

@@ -27,12 +27,12 @@ import torch
 from ensemble_boxes import weighted_boxes_fusion
 
 from streamer.fusion import Fuser, FusionConfig, nms
-from streamer.types import Detections
+from streamer.types import EAD2019_CLASSES, Detections
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fusion.json"
 MODELS = 7
 BOXES_PER_MODEL = 100
-CLASSES = 7
+CLASSES = len(EAD2019_CLASSES)
 BATCH = 8  # images fused in one call in the batch scenario
 
 
@@ -71,6 +71,7 @@ def realistic_ensemble(rng: np.random.Generator, objects: int) -> list[Detection
                 labels=torch.tensor(
                     np.concatenate([labels[found], rng.integers(0, CLASSES, background)]), dtype=torch.int64
                 ),
+                classes=EAD2019_CLASSES,
             )
         )
     return per_model

@@ -22,7 +22,6 @@ import torch
 
 from streamer.backends.base import Engine
 from streamer.errors import ConfigError
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import score_detections
 from streamer.fusion.decode import DecodeConfig, decode_detections
 from streamer.ops.boxes import pairwise_iou
@@ -72,7 +71,9 @@ class GuardReport:
         return path
 
 
-def _decode_all(outputs: dict[str, torch.Tensor], bounds: GuardBounds) -> list[Detections]:
+def _decode_all(
+    outputs: dict[str, torch.Tensor], bounds: GuardBounds, classes: tuple[str, ...]
+) -> list[Detections]:
     """Detections per image (network-input pixels) from raw detector outputs."""
     batch = outputs["boxes"].shape[0]
     config = DecodeConfig(
@@ -80,13 +81,7 @@ def _decode_all(outputs: dict[str, torch.Tensor], bounds: GuardBounds) -> list[D
         iou_threshold=bounds.nms_iou,
         max_detections=bounds.max_detections,
     )
-    return decode_detections(outputs, [(1.0, 1.0, 0.0, 0.0)] * batch, config=config)
-
-
-def _box_set(detections: Detections, classes: tuple[str, ...], *, with_scores: bool) -> BoxSet:
-    labels = tuple(classes[int(label)] for label in detections.labels)
-    boxes = detections.boxes.double().numpy()  # (N, 4)
-    return BoxSet(labels, boxes, detections.scores.double().numpy() if with_scores else None)
+    return decode_detections(outputs, [(1.0, 1.0, 0.0, 0.0)] * batch, classes=classes, config=config)
 
 
 def box_agreement(truth: list[Detections], predicted: list[Detections]) -> float:
@@ -100,9 +95,7 @@ def box_agreement(truth: list[Detections], predicted: list[Detections]) -> float
     return matched / total if total else 1.0
 
 
-def detection_agreement(
-    truth: list[Detections], predicted: list[Detections], classes: tuple[str, ...]
-) -> dict[str, float]:
+def detection_agreement(truth: list[Detections], predicted: list[Detections]) -> dict[str, float]:
     """EAD2019 score (points) of `predicted` with `truth` as ground truth, its mAP and IoU, and box agreement.
 
     With no truth box anywhere, the score is 100 when nothing is predicted either and 0 otherwise.
@@ -119,8 +112,8 @@ def detection_agreement(
             "box_agreement": agreement,
             "truth_boxes": 0.0,
         }
-    ground_truth = {str(i): _box_set(d, classes, with_scores=False) for i, d in enumerate(truth)}
-    predictions = {str(i): _box_set(d, classes, with_scores=True) for i, d in enumerate(predicted)}
+    ground_truth = {str(i): Detections(d.boxes, None, d.labels, d.classes) for i, d in enumerate(truth)}
+    predictions = {str(i): d for i, d in enumerate(predicted)}
     result = score_detections(ground_truth, predictions, metric="ead2019")
     return {
         "score_points": 100.0 * result.score,
@@ -163,9 +156,9 @@ def fp32_reference(fp32_engine: Engine, frames: np.ndarray, bounds: GuardBounds)
     outputs = _run(fp32_engine, batch)
     if spec.task == "classifier":
         return Fp32Reference(outputs)
-    truth = _decode_all(outputs, bounds)
-    noisy = _decode_all(_run(fp32_engine, _with_grey_noise(batch, spec.std)), bounds)
-    noise_loss = 100.0 - detection_agreement(truth, noisy, spec.classes)["score_points"]
+    truth = _decode_all(outputs, bounds, spec.classes)
+    noisy = _decode_all(_run(fp32_engine, _with_grey_noise(batch, spec.std)), bounds, spec.classes)
+    noise_loss = 100.0 - detection_agreement(truth, noisy)["score_points"]
     return Fp32Reference(outputs, truth, noise_loss)
 
 
@@ -197,8 +190,8 @@ def check_int8(
         reason = f"labels changed on {disagreement:.1%} of frames (bound {bounds.max_label_disagreement:.1%})"
     else:
         assert reference.detections is not None and reference.noise_loss_points is not None
-        predicted = _decode_all(candidate, bounds)
-        metrics = detection_agreement(reference.detections, predicted, spec.classes)
+        predicted = _decode_all(candidate, bounds, spec.classes)
+        metrics = detection_agreement(reference.detections, predicted)
         loss = 100.0 - metrics["score_points"]
         metrics["score_loss_points"] = loss
         metrics["fp32_noise_loss_points"] = reference.noise_loss_points

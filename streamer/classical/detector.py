@@ -13,7 +13,7 @@ from streamer.classical.fov import estimate_fov
 from streamer.classical.highlights import HighlightThresholds, find_highlights
 from streamer.classical.tiles import TileThresholds, find_blur_and_contrast
 from streamer.errors import DataError
-from streamer.types import Detections
+from streamer.types import EAD2019_CLASSES, Detections
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class ClassicalConfig:
 class ClassicalDetector:
     """Finds specular highlights and saturated areas by thresholds and connected components, blurred and
     dark low-contrast regions by tile statistics; classes never produced: artifact, bubbles, instrument.
-    Boxes are in the pixels of the image given; scores in [0, 1] grow with the strength of the statistic."""
+    Boxes are float32 pixels of the image given; scores in [0, 1] grow with the strength of the statistic;
+    labels index the EAD2019 classes."""
 
     def __init__(self, config: ClassicalConfig | None = None) -> None:
         self.config = config or ClassicalConfig()
@@ -57,6 +58,7 @@ class ClassicalDetector:
             boxes=torch.from_numpy(boxes),
             scores=torch.from_numpy(np.concatenate([light[1], regions[1]])),
             labels=torch.from_numpy(np.concatenate([light[2], regions[2]])),
+            classes=EAD2019_CLASSES,
         )
 
     def detect_batch(self, images: Sequence[np.ndarray]) -> list[Detections]:

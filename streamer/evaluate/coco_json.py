@@ -7,7 +7,6 @@ Image ids in streamer are file-name stems. Written category ids are 1-based posi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -15,13 +14,13 @@ from typing import Any
 import numpy as np
 
 from streamer.errors import DataError
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.textio import write_text
-from streamer.types import EAD2019_CLASSES
+from streamer.types import EAD2019_CLASSES, Detections
 
 
-def read_coco_json(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
-    """Boxes per image (keyed by file-name stem, in `images` order); `predictions` requires a score each."""
+def read_coco_json(path: Path, *, predictions: bool) -> dict[str, Detections]:
+    """Boxes per image in float64 pixels (keyed by file-name stem, in `images` order), labelled by index
+    into the category names in `categories` order; `predictions` requires a score each."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -51,20 +50,23 @@ def read_coco_json(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
         raise DataError(f"{path}: malformed COCO entry ({type(error).__name__}: {error})") from error
     if len(set(stems.values())) != len(stems):
         raise DataError(f"{path}: two images share a file-name stem")
-    return {stems[image_id]: _box_set(entries, predictions) for image_id, entries in rows.items()}
+    classes = tuple(dict.fromkeys(categories.values()))
+    return {stems[image_id]: _detections(entries, predictions, classes) for image_id, entries in rows.items()}
 
 
-def _box_set(entries: list[tuple[str, list[float], float]], predictions: bool) -> BoxSet:
-    labels = tuple(label for label, _, _ in entries)
+def _detections(
+    entries: list[tuple[str, list[float], float]], predictions: bool, classes: tuple[str, ...]
+) -> Detections:
+    names = [name for name, _, _ in entries]
     boxes = np.array([box for _, box, _ in entries], dtype=np.float64).reshape(len(entries), 4)  # (N, 4)
     scores = np.array([score for _, _, score in entries], dtype=np.float64) if predictions else None
-    return BoxSet(labels, boxes, scores)
+    return Detections.from_names(boxes, names, scores, classes)
 
 
 class CocoWriter:
     """Collects images and their records, writes one COCO JSON file when closed.
 
-    Use as a context manager: `with CocoWriter(path) as coco: coco.add("00003.jpg", (512, 512), records)`.
+    Use as a context manager: `with CocoWriter(path) as coco: coco.add("00003.jpg", (512, 512), detections)`.
     """
 
     def __init__(self, path: Path, class_names: tuple[str, ...] = EAD2019_CLASSES) -> None:
@@ -74,30 +76,29 @@ class CocoWriter:
         self._annotations: list[dict[str, object]] = []
         self._closed = False
 
-    def add(
-        self, file_name: str, image_size: tuple[int, int], records: Iterable[Mapping[str, object]]
-    ) -> None:
-        """Add one image; image_size: (height, width) pixels; records: {box (pixels), label, score?}."""
-        box_set = BoxSet.from_records(records)
+    def add(self, file_name: str, image_size: tuple[int, int], detections: Detections) -> None:
+        """Add one image; image_size: (height, width) pixels; detections: its boxes in those pixels, with a
+        score each for predictions; their class names must be in the writer's class list."""
+        boxes, scores, _ = detections.numpy()
         image_id = len(self._images) + 1
         height, width = image_size
         self._images.append(
             {"id": image_id, "file_name": file_name, "width": int(width), "height": int(height)}
         )
-        for i, label in enumerate(box_set.labels):
-            if label not in self.class_names:
-                raise DataError(f"{file_name}: class {label!r} is not one of {', '.join(self.class_names)}")
-            x1, y1, x2, y2 = (float(v) for v in box_set.boxes[i])
+        for i, name in enumerate(detections.names):
+            if name not in self.class_names:
+                raise DataError(f"{file_name}: class {name!r} is not one of {', '.join(self.class_names)}")
+            x1, y1, x2, y2 = (float(v) for v in boxes[i])
             annotation: dict[str, object] = {
                 "id": len(self._annotations) + 1,
                 "image_id": image_id,
-                "category_id": self.class_names.index(label) + 1,
+                "category_id": self.class_names.index(name) + 1,
                 "bbox": [x1, y1, x2 - x1, y2 - y1],
                 "area": (x2 - x1) * (y2 - y1),
                 "iscrowd": 0,
             }
-            if box_set.scores is not None:
-                annotation["score"] = float(box_set.scores[i])
+            if scores is not None:
+                annotation["score"] = float(scores[i])
             self._annotations.append(annotation)
 
     def close(self) -> None:

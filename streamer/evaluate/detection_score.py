@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from streamer.errors import DataError
-from streamer.evaluate.annotations import BoxSet
+from streamer.types import Detections
 
 Metric = Literal["ead2019", "endocv2020"]
 METRIC_TITLES: dict[str, str] = {"ead2019": "EAD2019", "endocv2020": "EndoCV2020"}
@@ -98,9 +98,10 @@ class DetectionScore:
 
 
 def score_detections(
-    ground_truth: Mapping[str, BoxSet], predictions: Mapping[str, BoxSet], metric: Metric = "ead2019"
+    ground_truth: Mapping[str, Detections], predictions: Mapping[str, Detections], metric: Metric = "ead2019"
 ) -> DetectionScore:
-    """Score predictions (with scores) against ground truth; both keyed by the same image ids.
+    """Score predictions (with scores) against ground truth (scores not read); both keyed by the same image
+    ids, boxes in pixels, classes compared by name.
 
     Equal confidences rank in the order of `predictions` (images), then of each image's boxes.
     """
@@ -175,29 +176,32 @@ class _Matches:
     gt_labels: np.ndarray
 
 
-def _match_best_boxes(ground_truth: Mapping[str, BoxSet], predictions: Mapping[str, BoxSet]) -> _Matches:
+def _match_best_boxes(
+    ground_truth: Mapping[str, Detections], predictions: Mapping[str, Detections]
+) -> _Matches:
     _check_same_images(ground_truth, predictions)
     labels, scores, best_gt, best_iou, gt_labels = [], [], [], [], []
     gt_offset = 0
     for image_id, pred in predictions.items():  # the official scorer pooled predictions in file-name order
         gt = ground_truth[image_id]
-        if pred.scores is None:
+        pred_boxes, pred_scores, _ = pred.numpy()
+        gt_boxes, _, _ = gt.numpy()
+        if pred_scores is None:
             raise DataError(f"predictions for {image_id} have no confidences")
-        iou = pairwise_iou(pred.boxes, gt.boxes)  # (M, G)
-        other_class = (
-            np.array(pred.labels, dtype=object)[:, None] != np.array(gt.labels, dtype=object)[None, :]
-        )
+        pred_names, gt_names = pred.names, gt.names
+        iou = pairwise_iou(pred_boxes, gt_boxes)  # (M, G)
+        other_class = np.array(pred_names, dtype=object)[:, None] != np.array(gt_names, dtype=object)[None, :]
         iou[other_class] = -1.0  # (M, G)
-        if gt.boxes.shape[0]:
+        if gt_boxes.shape[0]:
             best = np.argmax(iou, axis=1)  # first box on ties, like a strict `>` scan
             best_iou.append(iou[np.arange(len(pred)), best])
             best_gt.append(np.where(best_iou[-1] > -1.0, best + gt_offset, -1))
         else:
             best_iou.append(np.full(len(pred), -1.0))
             best_gt.append(np.full(len(pred), -1))
-        labels.extend(pred.labels)
-        scores.append(pred.scores)
-        gt_labels.extend(gt.labels)
+        labels.extend(pred_names)
+        scores.append(pred_scores)
+        gt_labels.extend(gt_names)
         gt_offset += len(gt)
     return _Matches(
         labels=np.array(labels, dtype=object),
@@ -208,7 +212,7 @@ def _match_best_boxes(ground_truth: Mapping[str, BoxSet], predictions: Mapping[s
     )
 
 
-def _check_same_images(ground_truth: Mapping[str, BoxSet], predictions: Mapping[str, BoxSet]) -> None:
+def _check_same_images(ground_truth: Mapping[str, Detections], predictions: Mapping[str, Detections]) -> None:
     """The official scorer required one prediction file per ground-truth file and the reverse."""
     for missing, side in (
         (ground_truth.keys() - predictions.keys(), "predictions"),

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from streamer.errors import DataError
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import DetectionScore, Metric, score_detections
 from streamer.evaluate.folders import find_image, labelled_folder
 from streamer.evaluate.scorer_txt import write_scorer_txt
 from streamer.images import read_rgb
+from streamer.types import Detections
 
-DetectFn = Callable[[np.ndarray], list[dict[str, object]]]
-"""image (H, W, 3) uint8 RGB -> records {box: [x1, y1, x2, y2] pixels, score: float, label: class name}."""
+DetectFn = Callable[[np.ndarray], Detections]
+"""image (H, W, 3) uint8 RGB -> its detections (boxes in its pixels, with scores)."""
 
 
 def evaluate_detector_on_folder(
@@ -39,7 +39,7 @@ def predict_folder(
     *,
     predictions_dir: Path | None = None,
     only: set[str] | None = None,
-) -> tuple[dict[str, BoxSet], dict[str, BoxSet]]:
+) -> tuple[dict[str, Detections], dict[str, Detections]]:
     """(ground truth, predictions) of every labelled image of `folder`, keyed by image stem.
 
     predictions_dir: when given, each image's predictions are also written there in the scorer's format;
@@ -51,11 +51,12 @@ def predict_folder(
     predictions = {}
     for image_id in ground_truth:
         image_path = find_image(folder / f"{image_id}.txt")
-        records = detect(read_rgb(image_path))
-        box_set = BoxSet.from_records(records)
-        if len(box_set) and box_set.scores is None:
-            raise DataError(f"the detector returned boxes without scores for {image_path.name}")
-        predictions[image_id] = box_set if len(box_set) else BoxSet.empty(with_scores=True)
+        detections = detect(read_rgb(image_path))
+        if detections.scores is None:
+            if len(detections):
+                raise DataError(f"the detector returned boxes without scores for {image_path.name}")
+            detections = Detections.empty(detections.classes)
+        predictions[image_id] = detections
         if predictions_dir is not None:
-            write_scorer_txt(Path(predictions_dir) / f"{image_id}.txt", records)
+            write_scorer_txt(Path(predictions_dir) / f"{image_id}.txt", detections)
     return ground_truth, predictions

@@ -14,19 +14,19 @@ from pathlib import Path
 import cv2
 
 from streamer.errors import DataError
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.coco_json import read_coco_json
 from streamer.evaluate.scorer_txt import read_scorer_txt
 from streamer.evaluate.textio import read_lines
 from streamer.evaluate.yolo_txt import read_yolo_txt
 from streamer.images import IMAGE_SUFFIXES
-from streamer.types import EAD2019_CLASSES
+from streamer.types import EAD2019_CLASSES, Detections
 
 CLASS_LIST_NAME = "classes.txt"  # a class list kept next to the labels is not a label file
 
 
-def load_annotations(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
-    """Boxes per image from a folder of .txt files or a COCO .json file; `predictions` requires scores."""
+def load_annotations(path: Path, *, predictions: bool) -> dict[str, Detections]:
+    """Boxes per image (pixels) from a folder of .txt files or a COCO .json file; `predictions` requires
+    scores (ground truth has none)."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".json":
         return read_coco_json(path, predictions=predictions)
@@ -44,7 +44,7 @@ def load_annotations(path: Path, *, predictions: bool) -> dict[str, BoxSet]:
     return {f.stem: read_scorer_txt(f, predictions=predictions) for f in text_files}
 
 
-def labelled_folder(folder: Path, only: set[str] | None = None) -> tuple[Path, dict[str, BoxSet]]:
+def labelled_folder(folder: Path, only: set[str] | None = None) -> tuple[Path, dict[str, Detections]]:
     """(the label folder, its ground truth by image stem) of an EAD-format folder (labels beside their
     images, or images/ + labels/); only: just these stems (e.g. a split's validation side), all when None."""
     folder = Path(folder)

@@ -41,10 +41,10 @@ def label_folder(folder: Path, only: set[str] | None = None) -> list[tuple[str, 
     images, or images/ + labels/), in file-name order; only: just these stems (e.g. a validation split)."""
     folder, annotations = labelled_folder(folder, only)
     labelled = []
-    for stem, box_set in annotations.items():
+    for stem, truth in annotations.items():
         image_path = find_image(folder / f"{stem}.txt")
         height, width = image_size_of(image_path)
-        labelled.append((stem, image_path, label_frame(box_set.boxes, box_set.labels, width, height)))
+        labelled.append((stem, image_path, label_frame(truth.numpy()[0], truth.names, width, height)))
     return labelled
 
 

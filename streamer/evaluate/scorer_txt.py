@@ -6,18 +6,20 @@ Fields are separated by tabs or spaces; coordinates are pixels; blank lines are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from streamer.errors import DataError
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.textio import format_number, parse_numbers, read_lines, write_text
+from streamer.types import Detections
 
 
-def read_scorer_txt(path: Path, *, predictions: bool) -> BoxSet:
-    """Read one image's boxes; `predictions` selects the 6-field form (with confidence)."""
+def read_scorer_txt(path: Path, *, predictions: bool) -> Detections:
+    """Read one image's boxes (float64 pixels); `predictions` selects the 6-field form (with confidence).
+
+    Labels index the EAD2019 classes, followed by any other class names of the file in order of appearance.
+    """
     expected = 6 if predictions else 5
     form = "class_name confidence x1 y1 x2 y2" if predictions else "class_name x1 y1 x2 y2"
     labels: list[str] = []
@@ -32,20 +34,18 @@ def read_scorer_txt(path: Path, *, predictions: bool) -> BoxSet:
         labels.append(fields[0])
     values = np.array(rows, dtype=np.float64).reshape(len(rows), expected - 1)  # (N, 4) or (N, 5)
     if predictions:
-        return BoxSet(tuple(labels), values[:, 1:], values[:, 0].copy())
-    return BoxSet(tuple(labels), values)
+        return Detections.from_names(values[:, 1:], labels, values[:, 0])
+    return Detections.from_names(values, labels)
 
 
-def write_scorer_txt(path: Path, records: Iterable[Mapping[str, object]]) -> None:
-    """Write one image's records {box, label, score?} (`Detections.to_records`) in the scorer's format.
-
-    Records with scores give prediction lines, records without give ground-truth lines; tab separated.
-    """
-    box_set = BoxSet.from_records(records)
+def write_scorer_txt(path: Path, detections: Detections) -> None:
+    """Write one image's detections in the scorer's format, tab separated: prediction lines when they
+    have scores, ground-truth lines when not."""
+    boxes, scores, _ = detections.numpy()
     lines = []
-    for i, label in enumerate(box_set.labels):
-        numbers = list(box_set.boxes[i])
-        if box_set.scores is not None:
-            numbers.insert(0, box_set.scores[i])
-        lines.append("\t".join([label, *(format_number(v) for v in numbers)]) + "\n")
+    for i, name in enumerate(detections.names):
+        numbers = list(boxes[i])
+        if scores is not None:
+            numbers.insert(0, scores[i])
+        lines.append("\t".join([name, *(format_number(v) for v in numbers)]) + "\n")
     write_text(path, "".join(lines))

@@ -9,33 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
+import torch
 
 from streamer.errors import DataError
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import IOU_WEIGHT, MAP_WEIGHT, score_detections
+from streamer.types import Detections
 
 THRESHOLD_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 ... 0.95
 
 
-def apply_thresholds(predictions: Mapping[str, BoxSet], thresholds: Mapping[str, float]) -> dict[str, BoxSet]:
+def apply_thresholds(
+    predictions: Mapping[str, Detections], thresholds: Mapping[str, float]
+) -> dict[str, Detections]:
     """Keep each predicted box whose score reaches its class's threshold (classes not listed: all kept)."""
     kept = {}
-    for key, boxes in predictions.items():
-        assert boxes.scores is not None
-        limits = np.array([thresholds.get(label, 0.0) for label in boxes.labels], dtype=np.float64)
-        keep = boxes.scores >= limits if len(boxes.labels) else np.zeros(0, bool)
-        kept[key] = BoxSet(
-            tuple(label for label, k in zip(boxes.labels, keep, strict=True) if k),
-            boxes.boxes[keep].reshape(-1, 4),
-            boxes.scores[keep],
+    for key, detections in predictions.items():
+        assert detections.scores is not None
+        limits = torch.tensor(  # (K,) by class, compared in float64 whatever the scores' precision
+            [thresholds.get(name, 0.0) for name in detections.classes],
+            dtype=torch.float64,
+            device=detections.labels.device,
         )
+        kept[key] = detections.filter(detections.scores >= limits[detections.labels])
     return kept
 
 
 def tune_class_thresholds(
-    ground_truth: Mapping[str, BoxSet],
-    predictions: Mapping[str, BoxSet],
+    ground_truth: Mapping[str, Detections],
+    predictions: Mapping[str, Detections],
     classes: Sequence[str],
     grid: Sequence[float] = THRESHOLD_GRID,
     default: float = 0.5,
@@ -56,7 +57,7 @@ def tune_class_thresholds(
 
 
 def cross_fitted_score(
-    ground_truth: Mapping[str, BoxSet], predictions: Mapping[str, BoxSet], classes: Sequence[str]
+    ground_truth: Mapping[str, Detections], predictions: Mapping[str, Detections], classes: Sequence[str]
 ) -> float:
     """EAD2019 score with thresholds that never saw the frames they are applied to: the validation frames
     in name order are cut in two halves (mostly whole videos), each half is thresholded with the values
@@ -65,7 +66,7 @@ def cross_fitted_score(
     halves = (keys[: len(keys) // 2], keys[len(keys) // 2 :])
     if not all(halves):
         return 0.0
-    kept: dict[str, BoxSet] = {}
+    kept: dict[str, Detections] = {}
     for tune_on, apply_to in ((halves[0], halves[1]), (halves[1], halves[0])):
         try:
             thresholds = tune_class_thresholds(

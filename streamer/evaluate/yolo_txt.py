@@ -6,15 +6,14 @@ Class indices refer to EAD2019_CLASSES unless other class names are given.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from streamer.errors import DataError
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.textio import format_number, parse_numbers, read_lines, write_text
-from streamer.types import EAD2019_CLASSES
+from streamer.types import EAD2019_CLASSES, Detections
 
 _TOLERANCE = 1e-6
 
@@ -25,11 +24,12 @@ def read_yolo_txt(
     *,
     predictions: bool,
     class_names: tuple[str, ...] = EAD2019_CLASSES,
-) -> BoxSet:
-    """Read one image's boxes in pixels; image_size: (height, width) pixels of the labelled image."""
+) -> Detections:
+    """Read one image's boxes in float64 pixels, labelled by index into `class_names`; image_size: (height,
+    width) pixels of the labelled image."""
     height, width = image_size
     expected = 6 if predictions else 5
-    labels: list[str] = []
+    labels: list[int] = []
     rows: list[list[float]] = []
     for number, line in enumerate(read_lines(path), start=1):
         fields = line.split()
@@ -48,37 +48,42 @@ def read_yolo_txt(
     centre, size = values[:, 0:2], values[:, 2:4]
     scale = np.array([width, height, width, height], dtype=np.float64)
     boxes = np.concatenate([centre - size / 2, centre + size / 2], axis=1) * scale  # (N, 4) pixels
-    return BoxSet(tuple(labels), boxes, values[:, 4].copy() if predictions else None)
+    return Detections(
+        torch.from_numpy(boxes),
+        torch.from_numpy(values[:, 4].copy()) if predictions else None,
+        torch.tensor(labels, dtype=torch.int64),
+        class_names,
+    )
 
 
 def write_yolo_txt(
     path: Path,
-    records: Iterable[Mapping[str, object]],
+    detections: Detections,
     image_size: tuple[int, int],
     *,
     class_names: tuple[str, ...] = EAD2019_CLASSES,
 ) -> None:
-    """Write one image's records {box (pixels), label, score?} as YOLO lines.
+    """Write one image's detections as YOLO lines, their classes by index into `class_names`.
 
-    image_size: (height, width) pixels, e.g. `image.shape[:2]`; records with scores get a confidence field.
+    image_size: (height, width) pixels, e.g. `image.shape[:2]`; detections with scores get a confidence field.
     """
     height, width = image_size
-    box_set = BoxSet.from_records(records)
+    boxes, scores, _ = detections.numpy()
     scale = np.array([width, height], dtype=np.float64)
-    centres = (box_set.boxes[:, 0:2] + box_set.boxes[:, 2:4]) / 2 / scale  # (N, 2) normalised
-    sizes = (box_set.boxes[:, 2:4] - box_set.boxes[:, 0:2]) / scale  # (N, 2) normalised
+    centres = (boxes[:, 0:2] + boxes[:, 2:4]) / 2 / scale  # (N, 2) normalised
+    sizes = (boxes[:, 2:4] - boxes[:, 0:2]) / scale  # (N, 2) normalised
     lines = []
-    for i, label in enumerate(box_set.labels):
-        if label not in class_names:
-            raise DataError(f"cannot write {path}: class {label!r} is not one of {', '.join(class_names)}")
+    for i, name in enumerate(detections.names):
+        if name not in class_names:
+            raise DataError(f"cannot write {path}: class {name!r} is not one of {', '.join(class_names)}")
         numbers = [*centres[i], *sizes[i]]
-        if box_set.scores is not None:
-            numbers.append(box_set.scores[i])
-        lines.append(" ".join([str(class_names.index(label)), *(format_number(v) for v in numbers)]) + "\n")
+        if scores is not None:
+            numbers.append(scores[i])
+        lines.append(" ".join([str(class_names.index(name)), *(format_number(v) for v in numbers)]) + "\n")
     write_text(path, "".join(lines))
 
 
-def _class_of(field: str, class_names: tuple[str, ...], where: str) -> str:
+def _class_of(field: str, class_names: tuple[str, ...], where: str) -> int:
     if not field.isdigit() or int(field) >= len(class_names):
         raise DataError(f"{where}: class must be an index 0..{len(class_names) - 1}, got {field!r}")
-    return class_names[int(field)]
+    return int(field)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from streamer.errors import DataError
 from streamer.types import Detections
 
 
@@ -18,7 +19,8 @@ from streamer.types import Detections
 class FlatBatch:
     """Detections of M models on B images, ordered by model, then image, then index.
 
-    boxes (N, 4) float64; scores (N,) float64; labels (N,) int64; model (N,) int64; image (N,) int64.
+    boxes (N, 4) float64; scores (N,) float64; labels (N,) int64 indices into `classes`, the class list
+    all the detections share; model (N,) int64; image (N,) int64.
     """
 
     boxes: torch.Tensor
@@ -28,12 +30,14 @@ class FlatBatch:
     image: torch.Tensor
     models: int
     images: int
+    classes: tuple[str, ...]
 
     @classmethod
     def of(cls, per_model: Sequence[Sequence[Detections]], threshold: float) -> FlatBatch:
         """per_model[m][b]: model m's detections of image b; keeps boxes with score >= threshold."""
         models, images = len(per_model), len(per_model[0])
         entries = [detections for batch in per_model for detections in batch]
+        classes = shared_classes(entries)
         device = entries[0].boxes.device
         counts = torch.tensor([len(d) for d in entries], device=device)
         entry_model = torch.arange(models, device=device).repeat_interleave(images)  # (M*B,)
@@ -48,15 +52,30 @@ class FlatBatch:
             image=entry_image.repeat_interleave(counts).index_select(0, keep),
             models=models,
             images=images,
+            classes=classes,
         )
 
 
+def shared_classes(entries: Sequence[Detections]) -> tuple[str, ...]:
+    """The class list of detections to be fused together; DataError unless they all have the same."""
+    classes = entries[0].classes
+    if any(d.classes != classes for d in entries):
+        lists = sorted({d.classes for d in entries})
+        raise DataError(f"detections fused together must share their classes, got {lists}")
+    return classes
+
+
 def split_by_image(
-    boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, image: torch.Tensor, images: int
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    image: torch.Tensor,
+    images: int,
+    classes: tuple[str, ...],
 ) -> list[Detections]:
     """One Detections per image (float32), each sorted by descending score (ties keep the input order).
 
-    boxes (D, 4), scores (D,), labels (D,), image (D,) in 0..images-1.
+    boxes (D, 4), scores (D,), labels (D,) indices into `classes`, image (D,) in 0..images-1.
     """
     by_score = torch.sort(scores, descending=True, stable=True).indices
     if images == 1:
@@ -65,7 +84,7 @@ def split_by_image(
         order = by_score[torch.sort(image[by_score], stable=True).indices]  # image-major, score descending
         counts = torch.bincount(image, minlength=images).tolist()
     return [
-        Detections(boxes=b, scores=s, labels=lab)
+        Detections(boxes=b, scores=s, labels=lab, classes=classes)
         for b, s, lab in zip(
             torch.split(boxes[order].to(torch.float32), counts),
             torch.split(scores[order].to(torch.float32), counts),

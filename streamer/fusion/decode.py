@@ -88,6 +88,7 @@ def decode_detections(
     outputs: dict[str, torch.Tensor],
     transforms: torch.Tensor | Sequence[Sequence[float]],
     *,
+    classes: tuple[str, ...],
     config: DecodeConfig | None = None,
     level_sizes: Sequence[int] | None = None,
     input_size: tuple[int, int] | None = None,
@@ -95,13 +96,16 @@ def decode_detections(
     """Detections per image from raw detector outputs.
 
     transforms: (B, 4) per image (scale_x, scale_y, offset_x, offset_y), source = input_px / scale + offset;
-    level_sizes: anchors of each FPN level in order (sum = A), default one level; input_size: optional
-    (H, W) of the network input, boxes are clipped to it before rescaling. Returns B Detections on the
-    outputs' device, each sorted by descending score (labels index the K classes).
+    classes: the K class names of the score columns (the model manifest's); level_sizes: anchors of each
+    FPN level in order (sum = A), default one level; input_size: optional (H, W) of the network input,
+    boxes are clipped to it before rescaling. Returns B Detections on the outputs' device, float32 source
+    pixels, each sorted by descending score (labels index `classes`).
     """
     config = config or DecodeConfig()
     boxes, scores = _check_outputs(outputs)
-    batch, anchors, classes = scores.shape
+    batch, anchors, num_classes = scores.shape
+    if num_classes != len(classes):
+        raise ModelError(f"detector 'scores' give {num_classes} classes, its class list has {len(classes)}")
     device = boxes.device
     table = _transform_tensor(transforms, batch, device)
     sizes = list(level_sizes) if level_sizes is not None else [anchors]
@@ -112,17 +116,18 @@ def decode_detections(
     candidate_flat: list[torch.Tensor] = []
     start = 0
     for size in sizes:
-        level = scores[:, start : start + size, :].reshape(batch, size * classes)  # (B, A_l, K) -> (B, A_l*K)
-        top = torch.topk(level, min(config.top_k, size * classes), dim=1)
+        # (B, A_l, K) -> (B, A_l*K)
+        level = scores[:, start : start + size, :].reshape(batch, size * num_classes)
+        top = torch.topk(level, min(config.top_k, size * num_classes), dim=1)
         candidate_scores.append(top.values)
-        candidate_flat.append(top.indices + start * classes)
+        candidate_flat.append(top.indices + start * num_classes)
         start += size
     values = torch.cat(candidate_scores, dim=1)  # (B, T)
     flat = torch.cat(candidate_flat, dim=1)  # (B, T) indices into A*K
-    image, column = torch.nonzero(values >= _thresholds(config, flat, classes), as_tuple=True)
+    image, column = torch.nonzero(values >= _thresholds(config, flat, num_classes), as_tuple=True)
     kept_scores = values[image, column]
-    anchor = flat[image, column] // classes
-    label = flat[image, column] % classes
+    anchor = flat[image, column] // num_classes
+    label = flat[image, column] % num_classes
     kept_boxes = boxes[image, anchor].to(torch.float32)
     if input_size is not None:
         height, width = input_size
@@ -135,7 +140,7 @@ def decode_detections(
             ],
             dim=1,
         )
-    keep = nms(kept_boxes, kept_scores, config.iou_threshold, categories=image * classes + label)
+    keep = nms(kept_boxes, kept_scores, config.iou_threshold, categories=image * num_classes + label)
     keep = keep[torch.sort(image[keep], stable=True).indices]  # image-major, score descending inside
     per_image = torch.bincount(image[keep], minlength=batch)
     rank = torch.arange(keep.shape[0], device=device) - (torch.cumsum(per_image, 0) - per_image)[image[keep]]
@@ -145,7 +150,7 @@ def decode_detections(
     source_boxes = kept_boxes[keep] / scale[:, [0, 1, 0, 1]] + scale[:, [2, 3, 2, 3]]
     counts = torch.bincount(image, minlength=batch).tolist()
     return [
-        Detections(boxes=b, scores=s.to(torch.float32), labels=lab)
+        Detections(boxes=b, scores=s.to(torch.float32), labels=lab, classes=classes)
         for b, s, lab in zip(
             torch.split(source_boxes, counts),
             torch.split(kept_scores[keep], counts),

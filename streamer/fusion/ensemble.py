@@ -148,7 +148,7 @@ def stack_vote(per_model: Sequence[Sequence[Detections]], params: StackVoteParam
     count = flat.scores.shape[0]
     device = flat.scores.device
     if count == 0:
-        return [Detections.empty(device) for _ in range(flat.images)]
+        return [Detections.empty(flat.classes, device) for _ in range(flat.images)]
     root_item, box_item = _candidate_pairs(flat, params)
     root_of = _assign_stacks(root_item, box_item, flat.model, flat.models)
     is_root = root_of == torch.arange(count, device=device)
@@ -174,4 +174,5 @@ def stack_vote(per_model: Sequence[Sequence[Detections]], params: StackVoteParam
         flat.labels.index_select(0, elected),
         flat.image.index_select(0, elected),
         flat.images,
+        flat.classes,
     )

@@ -17,7 +17,7 @@ import torch
 
 from streamer.errors import ConfigError, DataError
 from streamer.fusion import cpu
-from streamer.fusion.batch import FlatBatch, split_by_image
+from streamer.fusion.batch import FlatBatch, shared_classes, split_by_image
 from streamer.fusion.ensemble import StackVoteParams, stack_vote
 from streamer.fusion.nms import SoftNmsMethod, nms, soft_nms
 from streamer.fusion.postfilter import inner_box_mask
@@ -128,7 +128,8 @@ class FusionConfig:
 
 
 def _check_inputs(per_model: Sequence[Sequence[Detections]], config: FusionConfig) -> list[Detections]:
-    """Checks the batch structure and that every entry is on one device; returns the entries [m][b] flat."""
+    """Checks the batch structure, that every entry is on one device and labelled with the configured
+    classes; returns the entries [m][b] flat."""
     if not per_model:
         raise DataError("fusion needs the detections of at least one model")
     images = {len(batch) for batch in per_model}
@@ -140,6 +141,8 @@ def _check_inputs(per_model: Sequence[Sequence[Detections]], config: FusionConfi
     devices = {d.boxes.device for d in entries}
     if len(devices) > 1:
         raise DataError(f"all detections must be on one device, got {sorted(map(str, devices))}")
+    if shared_classes(entries) != config.classes:
+        raise DataError(f"the detections' classes {entries[0].classes} are not the fusion's {config.classes}")
     return entries
 
 
@@ -149,18 +152,19 @@ def _check_labels(low: int, high: int, classes: int) -> None:
         raise DataError(f"labels must be in 0..{classes - 1}, got {low}..{high}")
 
 
-def _post_filter(fused: list[Detections], containment: float, classes: int) -> list[Detections]:
-    """The post-filter on every image at once (boxes of different images never interact)."""
+def _post_filter(fused: list[Detections], containment: float, classes: tuple[str, ...]) -> list[Detections]:
+    """The post-filter on every image at once (boxes of different images never interact); labels index
+    `classes`."""
     device = fused[0].boxes.device
     counts = torch.tensor([len(d) for d in fused], device=device)
     image = torch.repeat_interleave(torch.arange(len(fused), device=device), counts)
     labels = torch.cat([d.labels for d in fused])
     boxes = torch.cat([d.boxes for d in fused])
     scores = torch.cat([d.scores for d in fused])
-    keep = inner_box_mask(boxes, scores, image * classes + labels, containment)
+    keep = inner_box_mask(boxes, scores, image * len(classes) + labels, containment)
     sizes = torch.bincount(image[keep], minlength=len(fused)).tolist()
     return [
-        Detections(boxes=b, scores=sc, labels=lab)
+        Detections(boxes=b, scores=sc, labels=lab, classes=classes)
         for b, sc, lab in zip(
             torch.split(boxes[keep], sizes),
             torch.split(scores[keep], sizes),
@@ -172,8 +176,7 @@ def _post_filter(fused: list[Detections], containment: float, classes: int) -> l
 
 def _keep_above(detections: Detections, limits: torch.Tensor) -> Detections:
     """The detections whose score reaches the limit of their class (limits: (K,) by label)."""
-    keep = detections.scores >= limits[detections.labels]
-    return Detections(detections.boxes[keep], detections.scores[keep], detections.labels[keep])
+    return detections.filter(detections.scores >= limits[detections.labels])
 
 
 class Fuser:
@@ -200,7 +203,7 @@ class Fuser:
         boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 0.0, 11.0, 10.0], [50.0, 50.0, 90.0, 60.0]])
         scores = torch.tensor([0.9, 0.8, 0.7])
         labels = torch.tensor([0, 0, 1])
-        detections = Detections(boxes, scores, labels)
+        detections = Detections(boxes, scores, labels, self.config.classes)
         warm = Fuser(
             replace(self.config, post_filter=True, model_weights=None), compiled_cpu=self.compiled_cpu
         )
@@ -245,7 +248,7 @@ class Fuser:
                 fused = self._fuse_compiled(cpu_entries, len(per_model), len(per_model[0]))
                 return [detections.to(device) for detections in fused]
             if config.post_filter:
-                fused = _post_filter(fused, config.containment, len(config.classes))
+                fused = _post_filter(fused, config.containment, config.classes)
         return fused
 
     def _model_constants(self, models: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -311,7 +314,10 @@ class Fuser:
         if images == 1:
             return [
                 Detections(
-                    torch.from_numpy(out_boxes), torch.from_numpy(out_scores), torch.from_numpy(out_labels)
+                    torch.from_numpy(out_boxes),
+                    torch.from_numpy(out_scores),
+                    torch.from_numpy(out_labels),
+                    config.classes,
                 )
             ]
         ends = np.cumsum(sizes)
@@ -321,6 +327,7 @@ class Fuser:
                 torch.from_numpy(out_boxes[start:end]),
                 torch.from_numpy(out_scores[start:end]),
                 torch.from_numpy(out_labels[start:end]),
+                config.classes,
             )
             for start, end in zip(starts.tolist(), ends.tolist(), strict=True)
         ]
@@ -360,7 +367,9 @@ class Fuser:
                 min_score=config.soft_nms_min_score,
                 categories=categories,
             )
-        return split_by_image(flat.boxes[keep], scores, flat.labels[keep], flat.image[keep], flat.images)
+        return split_by_image(
+            flat.boxes[keep], scores, flat.labels[keep], flat.image[keep], flat.images, flat.classes
+        )
 
 
 def fuse(per_model: Sequence[Detections], *, config: FusionConfig | None = None) -> Detections:

@@ -168,7 +168,7 @@ def weighted_boxes_fusion(
     boxes, scores, group, classes = _visiting_order(flat, weights)
     items = boxes.shape[0]
     if items == 0:
-        return [Detections.empty(device) for _ in range(flat.images)]
+        return [Detections.empty(flat.classes, device) for _ in range(flat.images)]
     layout = _GroupLayout.of(boxes, group)
     cluster = torch.arange(items, device=device)
     for _ in range(items + 1):  # each pass settles at least one more box of the sequential order
@@ -194,4 +194,5 @@ def weighted_boxes_fusion(
         opened_group % classes,
         opened_group // classes,
         flat.images,
+        flat.classes,
     )

@@ -8,10 +8,12 @@ from streamer.backends.base import Engine
 from streamer.config import RunConfig
 from streamer.pipeline.engine_loading import load_detectors
 from streamer.pipeline.stage_setup import make_detector_stage, make_preprocessor
+from streamer.types import Detections
 
 
 class ImageDetector:
-    """Callable: H×W×3 uint8 RGB image -> records {box [x1, y1, x2, y2] pixels, score, label name}.
+    """Callable: H×W×3 uint8 RGB image -> its detections in its pixels, as `streamer run` writes them
+    (`Detections.rounded()`: on the CPU, boxes to 0.01 px, scores to 1e-4).
 
     Uses the detectors of a profile exactly as `streamer run` does, without the quality gate.
     """
@@ -26,10 +28,9 @@ class ImageDetector:
         """Class names of the detectors' labels."""
         return self._stage.classes
 
-    def __call__(self, image: np.ndarray) -> list[dict[str, object]]:
+    def __call__(self, image: np.ndarray) -> Detections:
         prepared = self._preprocessor.prepare([image])
-        detections = self._stage.fuse(self._stage.detect(prepared, [0]))[0]
-        return detections.to_records(self._stage.classes)
+        return self._stage.fuse(self._stage.detect(prepared, [0]))[0].rounded()
 
     def close(self) -> None:
         for engine in self._engines:

@@ -18,7 +18,7 @@ from streamer.overlay import Overlay, StatusLine
 from streamer.pipeline.hysteresis import RunCounter
 from streamer.sinks.base import OutputFrame, Sink, SinkContext
 from streamer.sinks.registry import open_sinks
-from streamer.types import FrameResult, QualityLabel, Verdict
+from streamer.types import Detections, FrameResult, QualityLabel, Verdict
 
 STATUS_WINDOW = 50  # frames over which the status line's fps and latency are averaged
 
@@ -26,7 +26,7 @@ STATUS_WINDOW = 50  # frames over which the status line's fps and latency are av
 def frame_record(
     result: FrameResult, latency_ms: dict[str, float], detections: list[dict[str, object]]
 ) -> dict[str, Any]:
-    """The JSON Lines record of a processed frame; detections: its `Detections.to_records()`."""
+    """The JSON Lines record of a processed frame; detections: its `Detections.to_records()` records."""
     verdict = result.verdict
     return {
         "index": result.frame.index,
@@ -161,8 +161,10 @@ class OutputWorker(threading.Thread):
         if self._sinks.needs_picture:
             picture = self._overlay.annotate(frame.image, verdict, result.detections, self._status())
         result.stamps_ns["overlay"] = time.monotonic_ns()
-        records = [] if result.detections is None else result.detections.to_records(self._class_names)
-        output = OutputFrame(result, picture, records, good=verdict is None or verdict.is_good)
+        detections = result.detections
+        written = Detections.empty(self._class_names) if detections is None else detections.rounded()
+        records = written.to_records()
+        output = OutputFrame(result, picture, written, good=verdict is None or verdict.is_good)
         for sink in self._sinks.media:
             sink.write(output)
         done = time.monotonic_ns()

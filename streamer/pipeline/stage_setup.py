@@ -19,7 +19,8 @@ DEFAULT_SCORE_THRESHOLD = 0.3  # for a model whose manifest has no per-class thr
 
 
 def make_decoder(engine: Engine, config: DetectorConfig) -> Decoder:
-    """Decode an engine's {"boxes": (B, A, 4), "scores": (B, A, K)} into Detections in source pixels.
+    """Decode an engine's {"boxes": (B, A, 4), "scores": (B, A, K)} into Detections in source pixels,
+    labelled with the engine's classes.
 
     Score thresholds: the profile's or the command line's single `score_threshold` when set; otherwise the
     model's own per-class thresholds (its manifest), or DEFAULT_SCORE_THRESHOLD for a model without any."""
@@ -35,7 +36,12 @@ def make_decoder(engine: Engine, config: DetectorConfig) -> Decoder:
     def decode(outputs: dict[str, torch.Tensor], transforms: list[InputTransform]) -> list[Detections]:
         table = [[t.scale_x, t.scale_y, t.offset_x, t.offset_y] for t in transforms]
         return decode_detections(
-            outputs, table, config=decode_config, level_sizes=level_sizes, input_size=engine.spec.input_size
+            outputs,
+            table,
+            classes=engine.spec.classes,
+            config=decode_config,
+            level_sizes=level_sizes,
+            input_size=engine.spec.input_size,
         )
 
     return decode

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from streamer.types import FrameResult
+from streamer.types import Detections, FrameResult
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,16 @@ class SinkContext:
 class OutputFrame:
     """One processed frame as the sinks get it.
 
-    picture: the frame with the overlay (H×W×3 uint8 RGB), None unless a sink needs it; records: its
-    detections as `Detections.to_records` dicts; good: whether it passed the quality gate (or there is
-    no gate); record: its JSON Lines record, set once its latency is final (for `keeps_records` sinks).
+    picture: the frame with the overlay (H×W×3 uint8 RGB), None unless a sink needs it; detections: its
+    detections as every output file holds them (`Detections.rounded()`: on the CPU, boxes to 0.01 source
+    pixels, scores to 1e-4), empty when no detector ran on it (`result.detections` is None then); good:
+    whether it passed the quality gate (or there is no gate); record: its JSON Lines record, set once its
+    latency is final (for `keeps_records` sinks).
     """
 
     result: FrameResult
     picture: np.ndarray | None
-    records: list[dict[str, object]]
+    detections: Detections
     good: bool
     record: dict[str, Any] = field(default_factory=dict)
 

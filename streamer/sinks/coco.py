@@ -15,7 +15,7 @@ class CocoDetections(Sink):
     def write(self, frame: OutputFrame) -> None:
         source = frame.result.frame
         if frame.good and frame.result.detections is not None:
-            self._writer.add(f"{source.index:06d}.jpg", (source.height, source.width), frame.records)
+            self._writer.add(f"{source.index:06d}.jpg", (source.height, source.width), frame.detections)
 
     def close(self) -> None:
         self._writer.close()

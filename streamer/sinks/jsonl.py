@@ -19,14 +19,12 @@ class JsonlSink:
             self._file: IO[str] | None = path.open("w", encoding="utf-8")
         except OSError as error:
             raise SinkError(f"cannot write {path}: {error.strerror}") from error
-        self.records_written = 0
 
     def write(self, record: dict[str, Any]) -> None:
         if self._file is None:
             raise SinkError(f"{self.path} is closed")
         self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
         self._file.flush()
-        self.records_written += 1
 
     def close(self) -> None:
         if self._file is not None:

@@ -15,7 +15,7 @@ class ScorerText(Sink):
 
     def write(self, frame: OutputFrame) -> None:
         if frame.good and frame.result.detections is not None:
-            write_scorer_txt(self._folder / f"{frame.result.frame.index:06d}.txt", frame.records)
+            write_scorer_txt(self._folder / f"{frame.result.frame.index:06d}.txt", frame.detections)
 
     def close(self) -> None:
         """Each file is complete when written."""

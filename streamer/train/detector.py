@@ -17,7 +17,6 @@ import torch
 from torch.utils.data import DataLoader
 
 from streamer.errors import ConfigError, DataError
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import score_detections
 from streamer.evaluate.folders import read_class_list
 from streamer.evaluate.thresholds import apply_thresholds, cross_fitted_score, tune_class_thresholds
@@ -36,7 +35,7 @@ from streamer.train.video_split import (
     split_folders,
     write_split,
 )
-from streamer.types import EAD2019_CLASSES
+from streamer.types import EAD2019_CLASSES, Detections
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -138,8 +137,9 @@ def make_split(config: DetectorTrainConfig) -> VideoSplit:
 
 def predict_dataset(
     model: torch.nn.Module, dataset: DetectionDataset, classes: Sequence[str], batch_size: int
-) -> tuple[dict[str, BoxSet], dict[str, BoxSet]]:
+) -> tuple[dict[str, Detections], dict[str, Detections]]:
     """(ground truth, predictions at score >= 0.05) of every image, in source pixels, keyed by index."""
+    classes = tuple(classes)
     ground_truth, predictions = {}, {}
     level_sizes = model.level_sizes()
     for start in range(0, len(dataset), batch_size):
@@ -153,25 +153,24 @@ def predict_dataset(
         decoded = decode_detections(
             model(images),
             table,
+            classes=classes,
             config=VALIDATION_DECODE,
             level_sizes=level_sizes,
             input_size=model.input_size,
         )
         for index, image, detections in zip(indices, prepared, decoded, strict=True):
-            ground_truth[str(index)] = BoxSet(
-                tuple(classes[int(label)] for label in image.source_labels.tolist()),
-                image.source_boxes.astype(np.float64).reshape(-1, 4),
+            ground_truth[str(index)] = Detections(
+                torch.from_numpy(image.source_boxes.astype(np.float64).reshape(-1, 4)),
+                None,
+                torch.as_tensor(image.source_labels, dtype=torch.int64).reshape(-1),
+                classes,
             )
-            predictions[str(index)] = BoxSet(
-                tuple(classes[int(label)] for label in detections.labels.tolist()),
-                detections.boxes.numpy().astype(np.float64).reshape(-1, 4),  # (N, 4)
-                detections.scores.numpy().astype(np.float64),
-            )
+            predictions[str(index)] = detections
     return ground_truth, predictions
 
 
 def validation_metrics(
-    ground_truth: Mapping[str, BoxSet], predictions: Mapping[str, BoxSet], classes: Sequence[str]
+    ground_truth: Mapping[str, Detections], predictions: Mapping[str, Detections], classes: Sequence[str]
 ) -> tuple[dict[str, float], dict[str, float]]:
     """(metrics, per-class thresholds): EAD2019 score with thresholds tuned on this set ("score"), with
     thresholds tuned on the other half of the set ("score_cross_fitted"), and at the lowest threshold

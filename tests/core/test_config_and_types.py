@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 
 from streamer.config import BadFramePolicy, available_profiles, load_profile, with_overrides
 from streamer.errors import ConfigError
-from streamer.types import Detections, Frame, FrameResult, QualityLabel, Verdict
+from streamer.types import EAD2019_CLASSES, Detections, Frame, FrameResult, QualityLabel, Verdict
 
 
 def test_every_bundled_profile_loads() -> None:
@@ -83,11 +84,14 @@ def test_invalid_overrides_are_refused(changes: dict) -> None:
         (torch.zeros(2, 3), torch.zeros(2), torch.zeros(2, dtype=torch.int64), "boxes must be"),
         (torch.zeros(2, 4), torch.zeros(3), torch.zeros(2, dtype=torch.int64), "scores must be"),
         (torch.zeros(2, 4), torch.zeros(2), torch.zeros(2), "int64"),
+        (torch.zeros(2, 4, dtype=torch.int64), torch.zeros(2), torch.zeros(2, dtype=torch.int64), "floats"),
     ],
 )
 def test_detections_validate_shapes(boxes, scores, labels, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        Detections(boxes=boxes, scores=scores, labels=labels)
+        Detections(boxes=boxes, scores=scores, labels=labels, classes=EAD2019_CLASSES)
+    with pytest.raises(ValueError, match="tuple of class names"):
+        Detections(torch.zeros(0, 4), None, torch.zeros(0, dtype=torch.int64), list(EAD2019_CLASSES))
 
 
 def test_detections_filter_and_records() -> None:
@@ -95,10 +99,41 @@ def test_detections_filter_and_records() -> None:
         boxes=torch.tensor([[0.0, 0, 10, 10], [5, 5, 20, 20]]),
         scores=torch.tensor([0.9, 0.2]),
         labels=torch.tensor([0, 6]),
+        classes=EAD2019_CLASSES,
     )
     kept = detections.filter(detections.scores > 0.5)
     assert len(kept) == 1 and len(detections) == 2
     assert kept.to_records() == [{"box": [0.0, 0.0, 10.0, 10.0], "score": 0.9, "label": "specularity"}]
+    assert detections.names == ("specularity", "instrument")
+
+
+def test_records_are_the_rounded_json_form_and_read_back() -> None:
+    detections = Detections(
+        torch.tensor([[10.123456, 20.005, 30.5, 40.0]]),
+        torch.tensor([0.876543]),
+        torch.tensor([1]),
+        ("a", "b"),
+    )
+    records = detections.to_records()
+    assert json.dumps(records) == '[{"box": [10.12, 20.0, 30.5, 40.0], "score": 0.8765, "label": "b"}]'
+    rounded = detections.rounded()
+    assert rounded.boxes.dtype == torch.float64 and rounded.classes == ("a", "b")
+    assert rounded.boxes.tolist() == [[10.12, 20.0, 30.5, 40.0]] and rounded.scores.tolist() == [0.8765]
+    read = Detections.from_records(records, ("a", "b"))
+    assert read.to_records() == records and read.labels.tolist() == [1]
+    truth = Detections.from_records(
+        [{"box": [0, 0, 5, 5], "label": 0}, {"box": [1, 1, 2, 2], "label": "polyp"}]
+    )
+    assert truth.scores is None and truth.names == ("specularity", "polyp")
+    assert truth.classes == (*EAD2019_CLASSES, "polyp")  # a name outside the list is added after it
+    assert truth.to_records() == [
+        {"box": [0.0, 0.0, 5.0, 5.0], "label": "specularity"},
+        {"box": [1.0, 1.0, 2.0, 2.0], "label": "polyp"},
+    ]
+    boxes, scores, labels = truth.numpy()
+    assert boxes.dtype == np.float64 and scores is None and labels.tolist() == [0, 7]
+    empty = Detections.from_records([])
+    assert len(empty) == 0 and empty.scores is None and empty.to_records() == []
 
 
 def test_frame_rejects_non_rgb_images() -> None:

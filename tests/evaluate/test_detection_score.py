@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from streamer.errors import DataError
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import (
     ENDOCV2020_IOU_THRESHOLDS,
     pairwise_iou,
@@ -16,20 +15,19 @@ from streamer.evaluate.detection_score import (
 )
 from streamer.evaluate.folders import load_annotations
 from streamer.paths import EAD2019_SCORING
+from streamer.types import Detections
 
 A = [0, 0, 9, 9]  # 10 x 10 pixels with the +1 convention
 
 
-def truth(*boxes: tuple[str, list[float]]) -> BoxSet:
-    return BoxSet(
-        tuple(label for label, _ in boxes), np.array([b for _, b in boxes], dtype=float).reshape(-1, 4)
-    )
+def truth(*boxes: tuple[str, list[float]]) -> Detections:
+    return Detections.from_names(np.array([b for _, b in boxes], dtype=float), [label for label, _ in boxes])
 
 
-def guesses(*boxes: tuple[str, float, list[float]]) -> BoxSet:
-    return BoxSet(
-        tuple(label for label, _, _ in boxes),
-        np.array([b for _, _, b in boxes], dtype=float).reshape(-1, 4),
+def guesses(*boxes: tuple[str, float, list[float]]) -> Detections:
+    return Detections.from_names(
+        np.array([b for _, _, b in boxes], dtype=float),
+        [label for label, _, _ in boxes],
         np.array([s for _, s, _ in boxes], dtype=float),
     )
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from streamer.errors import DataError
 from streamer.evaluate.detection_score import score_detections
@@ -13,21 +14,23 @@ from streamer.evaluate.detector_eval import evaluate_detector_on_folder
 from streamer.evaluate.folders import find_image, load_annotations
 from streamer.images import read_rgb
 from streamer.paths import EAD2019_SAMPLES
+from streamer.types import EAD2019_CLASSES, Detections
 
 
-def oracle_detector() -> tuple[dict[bytes, list[dict[str, object]]], list[np.ndarray]]:
+def oracle_detector() -> tuple[dict[bytes, Detections], list[np.ndarray]]:
     """A fake detector that answers each sample image with its ground truth, and the images it saw."""
     answers = {}
-    for image_id, box_set in load_annotations(EAD2019_SAMPLES, predictions=False).items():
+    for image_id, truth in load_annotations(EAD2019_SAMPLES, predictions=False).items():
         image = read_rgb(find_image(EAD2019_SAMPLES / f"{image_id}.txt"))
-        answers[image.tobytes()] = [{**r, "score": 0.9} for r in box_set.to_records()]
+        scores = torch.full((len(truth),), 0.9, dtype=torch.float64)
+        answers[image.tobytes()] = Detections(truth.boxes, scores, truth.labels, truth.classes)
     return answers, []
 
 
 def test_perfect_detector_scores_one_and_sees_rgb_images(tmp_path: Path) -> None:
     answers, seen = oracle_detector()
 
-    def detect(image: np.ndarray) -> list[dict[str, object]]:
+    def detect(image: np.ndarray) -> Detections:
         seen.append(image)
         return answers[image.tobytes()]
 
@@ -41,16 +44,19 @@ def test_perfect_detector_scores_one_and_sees_rgb_images(tmp_path: Path) -> None
 
 
 def test_silent_detector_scores_zero() -> None:
-    score = evaluate_detector_on_folder(lambda image: [], EAD2019_SAMPLES)
+    score = evaluate_detector_on_folder(lambda image: Detections.empty(EAD2019_CLASSES), EAD2019_SAMPLES)
     assert score.score == 0.0 and all(r.n_predictions == 0 for r in score.per_class.values())
+    no_records = evaluate_detector_on_folder(lambda image: Detections.from_records([]), EAD2019_SAMPLES)
+    assert no_records.score == 0.0  # nothing found, even without scores, is an empty prediction
 
 
 def test_slightly_larger_boxes_lower_the_iou_only() -> None:
     answers, _ = oracle_detector()
 
-    def shrink(image: np.ndarray) -> list[dict[str, object]]:
-        records = answers[image.tobytes()]
-        return [{**r, "box": [r["box"][0], r["box"][1], r["box"][2] + 1, r["box"][3] + 1]} for r in records]
+    def shrink(image: np.ndarray) -> Detections:
+        oracle = answers[image.tobytes()]
+        grown = oracle.boxes + torch.tensor([0.0, 0.0, 1.0, 1.0], dtype=torch.float64)
+        return Detections(grown, oracle.scores, oracle.labels, oracle.classes)
 
     score = evaluate_detector_on_folder(shrink, EAD2019_SAMPLES, metric="endocv2020")
     assert score.metric == "endocv2020"
@@ -59,4 +65,6 @@ def test_slightly_larger_boxes_lower_the_iou_only() -> None:
 
 def test_detector_without_scores_is_a_data_error() -> None:
     with pytest.raises(DataError, match="without scores"):
-        evaluate_detector_on_folder(lambda image: [{"box": [0, 0, 5, 5], "label": "blur"}], EAD2019_SAMPLES)
+        evaluate_detector_on_folder(
+            lambda image: Detections.from_records([{"box": [0, 0, 5, 5], "label": "blur"}]), EAD2019_SAMPLES
+        )

@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from streamer.errors import DataError
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.coco_json import CocoWriter, read_coco_json
 from streamer.evaluate.folders import load_annotations
 from streamer.evaluate.scorer_txt import read_scorer_txt, write_scorer_txt
 from streamer.evaluate.yolo_txt import read_yolo_txt, write_yolo_txt
 from streamer.paths import EAD2019_SAMPLES, EAD2019_SCORING
-from streamer.types import EAD2019_CLASSES
+from streamer.types import EAD2019_CLASSES, Detections
 
 PREDICTIONS = [
     {"box": [10.5, 20.25, 110.0, 64.0], "score": 0.875, "label": "specularity"},
@@ -26,18 +25,24 @@ PREDICTIONS = [
 ]
 
 
-def assert_same(box_set: BoxSet, records: list[dict[str, object]]) -> None:
-    assert box_set.to_records() == BoxSet.from_records(records).to_records()
+def assert_same(read: Detections, expected: Detections) -> None:
+    """The same class names, boxes and scores, to the last bit."""
+    assert read.names == expected.names
+    (boxes, scores, _), (expected_boxes, expected_scores, _) = read.numpy(), expected.numpy()
+    assert boxes.tolist() == expected_boxes.tolist()
+    assert (scores is None) == (expected_scores is None)
+    if scores is not None:
+        assert scores.tolist() == expected_scores.tolist()
 
 
 def test_scorer_txt_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "00001.txt"
-    write_scorer_txt(path, PREDICTIONS)
+    write_scorer_txt(path, Detections.from_records(PREDICTIONS))
     assert "e-" not in path.read_text()  # no exponent notation, text order stays numeric
     read = read_scorer_txt(path, predictions=True)
-    assert read.labels == ("specularity", "instrument", "blur")
-    assert_same(read, PREDICTIONS)
-    ground_truth = [{"box": r["box"], "label": r["label"]} for r in PREDICTIONS]
+    assert read.names == ("specularity", "instrument", "blur")
+    assert_same(read, Detections.from_records(PREDICTIONS))
+    ground_truth = Detections.from_records([{"box": r["box"], "label": r["label"]} for r in PREDICTIONS])
     write_scorer_txt(path, ground_truth)
     assert_same(read_scorer_txt(path, predictions=False), ground_truth)
 
@@ -46,9 +51,17 @@ def test_scorer_txt_reads_tabs_spaces_and_blank_lines(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text("blur\t0.5\t1\t2\t3\t4\n\nbubbles 0.25 5 6  7 8\n")
     read = read_scorer_txt(path, predictions=True)
-    assert read.labels == ("blur", "bubbles")
+    assert read.names == ("blur", "bubbles")
     np.testing.assert_array_equal(read.scores, [0.5, 0.25])
     np.testing.assert_array_equal(read.boxes, [[1, 2, 3, 4], [5, 6, 7, 8]])
+
+
+def test_scorer_txt_keeps_class_names_outside_the_ead2019_list(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("polyp 1 2 3 4\nblur 5 6 7 8\npolyp 2 3 4 5\n")
+    read = read_scorer_txt(path, predictions=False)
+    assert read.names == ("polyp", "blur", "polyp") and read.scores is None
+    assert read.classes == (*EAD2019_CLASSES, "polyp") and read.labels.tolist() == [7, 3, 7]
 
 
 def test_empty_scorer_file_has_no_boxes(tmp_path: Path) -> None:
@@ -78,19 +91,19 @@ def test_yolo_sample_matches_the_scorer_ground_truth() -> None:
     """The real sample 00003 (YOLO, 512 x 512) and its scorer-format ground truth describe the same boxes."""
     yolo = read_yolo_txt(EAD2019_SAMPLES / "00003.txt", (512, 512), predictions=False)
     scorer = read_scorer_txt(EAD2019_SCORING / "ground-truth" / "00003.txt", predictions=False)
-    assert yolo.labels == scorer.labels
+    assert yolo.names == scorer.names
     np.testing.assert_allclose(yolo.boxes, scorer.boxes, atol=1e-9)
 
 
 def test_yolo_round_trip_on_a_non_square_image(tmp_path: Path) -> None:
     path = tmp_path / "frame.txt"
-    write_yolo_txt(path, PREDICTIONS, (480, 640))  # (height, width)
+    write_yolo_txt(path, Detections.from_records(PREDICTIONS), (480, 640))  # (height, width)
     first = path.read_text().splitlines()[0].split()
     assert first[0] == "0" and float(first[1]) == pytest.approx((10.5 + 110) / 2 / 640)
     read = read_yolo_txt(path, (480, 640), predictions=True)
     np.testing.assert_allclose(read.boxes, [r["box"] for r in PREDICTIONS], atol=1e-9)
     np.testing.assert_allclose(read.scores, [r["score"] for r in PREDICTIONS])
-    assert read.labels == ("specularity", "instrument", "blur")
+    assert read.names == ("specularity", "instrument", "blur")
 
 
 @pytest.mark.parametrize(
@@ -111,21 +124,24 @@ def test_malformed_yolo_txt(tmp_path: Path, text: str, message: str) -> None:
 
 def test_yolo_writer_rejects_unknown_classes(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="'polyp' is not one of"):
-        write_yolo_txt(tmp_path / "c.txt", [{"box": [0, 0, 1, 1], "label": "polyp"}], (10, 10))
+        write_yolo_txt(
+            tmp_path / "c.txt", Detections.from_records([{"box": [0, 0, 1, 1], "label": "polyp"}]), (10, 10)
+        )
 
 
 def test_coco_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "predictions.json"
     with CocoWriter(path) as coco:
-        coco.add("frame_000001.jpg", (480, 640), PREDICTIONS)
-        coco.add("frame_000002.jpg", (480, 640), [])
+        coco.add("frame_000001.jpg", (480, 640), Detections.from_records(PREDICTIONS))
+        coco.add("frame_000002.jpg", (480, 640), Detections.empty(EAD2019_CLASSES))
     document = json.loads(path.read_text())
     assert [c["name"] for c in document["categories"]][:2] == ["specularity", "saturation"]
     assert document["annotations"][0]["bbox"] == [10.5, 20.25, 99.5, 43.75]
     assert document["images"][0] == {"id": 1, "file_name": "frame_000001.jpg", "width": 640, "height": 480}
     read = read_coco_json(path, predictions=True)
     assert list(read) == ["frame_000001", "frame_000002"]
-    assert_same(read["frame_000001"], PREDICTIONS)
+    assert_same(read["frame_000001"], Detections.from_records(PREDICTIONS))
+    assert read["frame_000001"].classes == EAD2019_CLASSES  # the category names, in their order
     assert len(read["frame_000002"]) == 0
 
 
@@ -171,10 +187,8 @@ def test_load_annotations_recognises_each_format(tmp_path: Path) -> None:
     assert len(scorer) == 129 and list(scorer) == sorted(scorer)
     np.testing.assert_allclose(yolo["00003"].boxes, scorer["00003"].boxes, atol=1e-9)
     with CocoWriter(tmp_path / "gt.json") as coco:
-        coco.add("00003.jpg", (512, 512), scorer["00003"].to_records())
-    assert_same(
-        load_annotations(tmp_path / "gt.json", predictions=False)["00003"], scorer["00003"].to_records()
-    )
+        coco.add("00003.jpg", (512, 512), scorer["00003"])
+    assert_same(load_annotations(tmp_path / "gt.json", predictions=False)["00003"], scorer["00003"])
 
 
 def test_load_annotations_bad_folders(tmp_path: Path) -> None:
@@ -194,8 +208,10 @@ def test_load_annotations_bad_folders(tmp_path: Path) -> None:
 
 def test_records_mixing_scored_and_unscored_boxes_are_rejected() -> None:
     with pytest.raises(DataError, match="mix"):
-        BoxSet.from_records(
+        Detections.from_records(
             [{"box": [0, 0, 1, 1], "label": "blur", "score": 0.5}, {"box": [0, 0, 1, 1], "label": "blur"}]
         )
     with pytest.raises(DataError, match="class index 9"):
-        BoxSet.from_records([{"box": [0, 0, 1, 1], "label": 9}])
+        Detections.from_records([{"box": [0, 0, 1, 1], "label": 9}])
+    with pytest.raises(DataError, match="4 values each"):
+        Detections.from_records([{"box": [0, 0, 1], "label": "blur"}])

@@ -2,19 +2,16 @@
 
 import numpy as np
 
-from streamer.evaluate.annotations import BoxSet
 from streamer.evaluate.detection_score import score_detections
 from streamer.evaluate.folders import folder_class_names, load_annotations
 from streamer.evaluate.thresholds import apply_thresholds, cross_fitted_score, tune_class_thresholds
 from streamer.paths import EAD2020_SUBSET
-from streamer.types import EAD2020_CLASSES
+from streamer.types import EAD2020_CLASSES, Detections
 
 
 def _set(labels, boxes, scores=None):
-    return BoxSet(
-        tuple(labels),
-        np.array(boxes, np.float64).reshape(-1, 4),
-        None if scores is None else np.array(scores, np.float64),
+    return Detections.from_names(
+        np.array(boxes, np.float64), labels, None if scores is None else np.array(scores, np.float64)
     )
 
 
@@ -38,7 +35,8 @@ def test_low_scored_false_positives_are_cut_by_their_class_threshold():
 def test_yolo_folder_reads_its_classes_txt():
     assert folder_class_names(EAD2020_SUBSET / "labels") == EAD2020_CLASSES
     boxes = load_annotations(EAD2020_SUBSET / "labels", predictions=False)
-    assert "blood" in {label for box_set in boxes.values() for label in box_set.labels}
+    assert "blood" in {name for truth in boxes.values() for name in truth.names}
+    assert all(truth.classes == EAD2020_CLASSES for truth in boxes.values())
 
 
 def test_cross_fitted_score_uses_thresholds_from_the_other_half():

@@ -5,17 +5,21 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from streamer.types import Detections
+from streamer.types import EAD2019_CLASSES, Detections
 
 
-def to_detections(rows: list[tuple[tuple[float, float, float, float], float, int]]) -> Detections:
-    """Detections from (box, score, label) rows (float32 boxes and scores)."""
+def to_detections(
+    rows: list[tuple[tuple[float, float, float, float], float, int]],
+    classes: tuple[str, ...] = EAD2019_CLASSES,
+) -> Detections:
+    """Detections from (box, score, label) rows (float32 boxes and scores), labels indexing `classes`."""
     if not rows:
-        return Detections.empty()
+        return Detections.empty(classes)
     return Detections(
         boxes=torch.tensor([r[0] for r in rows], dtype=torch.float32),
         scores=torch.tensor([r[1] for r in rows], dtype=torch.float32),
         labels=torch.tensor([r[2] for r in rows], dtype=torch.int64),
+        classes=classes,
     )
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from streamer.errors import DataError
 from streamer.fusion import Fuser, FusionConfig
-from streamer.types import Detections
+from streamer.types import EAD2019_CLASSES, Detections
 from tests.fusion.helpers import random_objects, random_rows, to_detections, to_rows
 from tests.fusion.test_nms import nms_module, random_boxes
 
@@ -109,7 +109,7 @@ def test_compiled_wbf_equals_tensor_code(
 @pytest.mark.parametrize("mode", ["stack_vote", "wbf"])
 def test_compiled_path_handles_empty_inputs_and_bad_labels(mode: str) -> None:
     config = FusionConfig(mode=mode)
-    empty = [[Detections.empty(), Detections.empty()], [Detections.empty(), Detections.empty()]]
+    empty = [[Detections.empty(EAD2019_CLASSES)] * 2, [Detections.empty(EAD2019_CLASSES)] * 2]
     assert_paths_agree(config, empty)
     weak = to_detections([((0.0, 0.0, 10.0, 10.0), 0.1, 0)])
     assert_paths_agree(config, [[weak], [weak]])

@@ -106,6 +106,18 @@ def test_bad_inputs_raise_data_or_config_errors() -> None:
         Fuser().fuse_batch([[bad_label], []])
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_detections_of_other_classes_are_not_fused(compiled: bool) -> None:
+    box = [((0.0, 0.0, 10.0, 10.0), 0.9, 0)]
+    ead, other = to_detections(box), to_detections(box, ("a", "b"))
+    with pytest.raises(DataError, match="are not the fusion's"):
+        Fuser(compiled_cpu=compiled).fuse([other, other])
+    with pytest.raises(DataError, match="must share their classes"):
+        Fuser(compiled_cpu=compiled).fuse([ead, other])
+    fused = Fuser(FusionConfig(classes=("a", "b")), compiled_cpu=compiled).fuse([other, other])
+    assert fused.classes == ("a", "b") and fused.names == ("a",)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("mode", FUSION_MODES)
 def test_fusion_stays_on_cuda_and_matches_cpu(mode: str) -> None:
@@ -138,7 +150,7 @@ def test_wbf_that_does_not_settle_falls_back_to_the_sequential_kernel(
 @pytest.mark.parametrize("compiled", [True, False])
 def test_output_thresholds_cut_each_class_after_fusion(compiled: bool) -> None:
     boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 90.0, 90.0], [100.0, 0.0, 140.0, 30.0]])
-    detections = Detections(boxes, torch.tensor([0.9, 0.5, 0.5]), torch.tensor([0, 1, 2]))
+    detections = Detections(boxes, torch.tensor([0.9, 0.5, 0.5]), torch.tensor([0, 1, 2]), ("a", "b", "c"))
     config = FusionConfig(mode="nms", classes=("a", "b", "c"), output_thresholds={"a": 0.95, "b": 0.4})
     fused = Fuser(config, compiled_cpu=compiled).fuse([detections, detections])
     assert sorted(fused.labels.tolist()) == [1, 2]  # a cut at 0.95; c has no threshold and stays

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamer.fusion import FusionConfig, fuse
-from streamer.types import Detections
+from streamer.types import EAD2019_CLASSES, Detections
 
 
 def random_normalised(rng: np.random.Generator, count: int) -> Detections:
@@ -25,6 +25,7 @@ def random_normalised(rng: np.random.Generator, count: int) -> Detections:
         boxes=torch.tensor(boxes, dtype=torch.float32),
         scores=torch.tensor(rng.uniform(0.0, 1.0, count), dtype=torch.float32),
         labels=torch.tensor((pick + rng.integers(0, 2, count) * 3) % 7, dtype=torch.int64),
+        classes=EAD2019_CLASSES,
     )
 
 
@@ -70,8 +71,12 @@ def test_wbf_matches_ensemble_boxes(
 
 
 def test_wbf_two_models_one_object() -> None:
-    a = Detections(torch.tensor([[0.1, 0.1, 0.3, 0.3]]), torch.tensor([0.9]), torch.tensor([2]))
-    b = Detections(torch.tensor([[0.12, 0.1, 0.32, 0.3]]), torch.tensor([0.3]), torch.tensor([2]))
+    a = Detections(
+        torch.tensor([[0.1, 0.1, 0.3, 0.3]]), torch.tensor([0.9]), torch.tensor([2]), EAD2019_CLASSES
+    )
+    b = Detections(
+        torch.tensor([[0.12, 0.1, 0.32, 0.3]]), torch.tensor([0.3]), torch.tensor([2]), EAD2019_CLASSES
+    )
     fused = fuse([a, b], config=FusionConfig(mode="wbf", per_model_threshold=0.0, post_filter=False))
     # x1 = (0.9 * 0.1 + 0.3 * 0.12) / 1.2 = 0.105; score = mean 0.6 * min(2, 2) / 2
     torch.testing.assert_close(fused.boxes, torch.tensor([[0.105, 0.1, 0.305, 0.3]]))

@@ -5,7 +5,7 @@ import torch
 
 from streamer.monitor.hub import EventHub
 from streamer.monitor.state import WINDOW_S, DisplayStamps, MonitorState
-from streamer.types import Detections, Frame, FrameResult, QualityLabel, Verdict
+from streamer.types import EAD2019_CLASSES, Detections, Frame, FrameResult, QualityLabel, Verdict
 
 
 class Clock:
@@ -21,7 +21,9 @@ def _result(index: int, bad: bool, labels: list[int]) -> FrameResult:
     label = QualityLabel.BAD if bad else QualityLabel.GOOD
     verdict = Verdict(label, 0.9 if bad else 0.1, {"blur": 0.6 if bad else 0.0})
     n = len(labels)
-    detections = Detections(torch.zeros((n, 4)), torch.ones(n), torch.tensor(labels, dtype=torch.int64))
+    detections = Detections(
+        torch.zeros((n, 4)), torch.ones(n), torch.tensor(labels, dtype=torch.int64), EAD2019_CLASSES
+    )
     return FrameResult(frame, verdict, detections)
 
 

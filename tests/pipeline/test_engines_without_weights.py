@@ -42,7 +42,7 @@ def test_image_detector_finds_the_highlight_in_source_pixels() -> None:
     config = with_overrides(load_profile("noop"), detectors=("classical",), score_threshold=0.05)
     image = cv2.resize(highlight_frame(), (1024, 1024))  # the engine works at 512: boxes must be scaled back
     with ImageDetector(config) as detect:
-        records = detect(image)
+        records = detect(image).to_records()
     specular = [r for r in records if r["label"] == "specularity"]
     assert specular
     x1, y1, x2, y2 = specular[0]["box"]

@@ -68,7 +68,10 @@ def one_box_decoder(outputs: dict[str, torch.Tensor], transforms: list[InputTran
         offset = torch.tensor([t.offset_x, t.offset_y, t.offset_x, t.offset_y])
         detections.append(
             Detections(
-                boxes=boxes / scale + offset, scores=scores[:, 0], labels=torch.zeros(1, dtype=torch.int64)
+                boxes=boxes / scale + offset,
+                scores=scores[:, 0],
+                labels=torch.zeros(1, dtype=torch.int64),
+                classes=("a", "b"),  # the RecordingDetector's
             )
         )
     return detections
@@ -124,7 +127,7 @@ def test_boxes_come_back_in_source_pixels() -> None:
 
 
 def test_several_detectors_are_fused_into_one_set() -> None:
-    fuser = Fuser(FusionConfig(mode="wbf", per_model_threshold=0.0))
+    fuser = Fuser(FusionConfig(mode="wbf", per_model_threshold=0.0, classes=("a", "b")))
     detectors = [RecordingDetector(0.8), RecordingDetector(0.6)]
     results: list[FrameResult] = worker(detectors, fuser.fuse).process([frame(0, False)])
     detections = results[0].detections

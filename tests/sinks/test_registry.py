@@ -27,7 +27,7 @@ class FrameIndexes(Sink):
 
     def write(self, frame: OutputFrame) -> None:
         if frame.good:
-            self._file.write(f"{frame.record['index']} {len(frame.records)}\n")
+            self._file.write(f"{frame.record['index']} {len(frame.detections)}\n")
 
     def close(self) -> None:
         self._file.close()

@@ -13,7 +13,7 @@ from streamer.errors import SinkError
 from streamer.overlay import BAD_COLOUR, Overlay, StatusLine
 from streamer.sinks.jsonl import JsonlSink
 from streamer.sinks.video import VideoSink
-from streamer.types import Detections, QualityLabel, Verdict
+from streamer.types import EAD2019_CLASSES, Detections, QualityLabel, Verdict
 
 
 def test_video_sink_keeps_source_timestamps(tmp_path: Path) -> None:
@@ -74,6 +74,7 @@ def test_overlay_draws_boxes_badge_and_status_on_a_copy() -> None:
         boxes=torch.tensor([[300.0, 150.0, 400.0, 250.0]]),
         scores=torch.tensor([0.9]),
         labels=torch.tensor([3]),
+        classes=EAD2019_CLASSES,
     )
     bad = Verdict(QualityLabel.BAD, 0.95, {"blur": 0.8, "exposure": 0.1, "saturation": 0.0})
     annotated = Overlay().annotate(image, bad, detections, StatusLine(fps=24.8, latency_ms=41.0))
