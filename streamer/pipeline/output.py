@@ -18,7 +18,7 @@ from streamer.overlay import Overlay, StatusLine
 from streamer.pipeline.hysteresis import RunCounter
 from streamer.sinks.base import OutputFrame, Sink, SinkContext
 from streamer.sinks.registry import open_sinks
-from streamer.types import Detections, FrameResult, QualityLabel, Verdict
+from streamer.types import FrameResult, QualityLabel, Verdict
 
 STATUS_WINDOW = 50  # frames over which the status line's fps and latency are averaged
 
@@ -103,7 +103,6 @@ class OutputWorker(threading.Thread):
         self._sinks = sinks
         self._ledger = ledger
         self._config = config
-        self._class_names = class_names
         self._overlay = Overlay(class_names)
         self._on_result = on_result
         self._display_stamps = display_stamps
@@ -161,10 +160,8 @@ class OutputWorker(threading.Thread):
         if self._sinks.needs_picture:
             picture = self._overlay.annotate(frame.image, verdict, result.detections, self._status())
         result.stamps_ns["overlay"] = time.monotonic_ns()
-        detections = result.detections
-        written = Detections.empty(self._class_names) if detections is None else detections.rounded()
-        records = written.to_records()
-        output = OutputFrame(result, picture, written, good=verdict is None or verdict.is_good)
+        records = [] if result.detections is None else result.detections.to_records()
+        output = OutputFrame(result, picture, good=verdict is None or verdict.is_good)
         for sink in self._sinks.media:
             sink.write(output)
         done = time.monotonic_ns()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,18 +34,23 @@ class SinkContext:
 class OutputFrame:
     """One processed frame as the sinks get it.
 
-    picture: the frame with the overlay (H×W×3 uint8 RGB), None unless a sink needs it; detections: its
-    detections as every output file holds them (`Detections.rounded()`: on the CPU, boxes to 0.01 source
-    pixels, scores to 1e-4), empty when no detector ran on it (`result.detections` is None then); good:
-    whether it passed the quality gate (or there is no gate); record: its JSON Lines record, set once its
-    latency is final (for `keeps_records` sinks).
+    picture: the frame with the overlay (H×W×3 uint8 RGB), None unless a sink needs it; good: whether it
+    passed the quality gate (or there is no gate); record: its JSON Lines record, set once its latency is
+    final (for `keeps_records` sinks).
     """
 
     result: FrameResult
     picture: np.ndarray | None
-    detections: Detections
     good: bool
     record: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def detections(self) -> Detections:
+        """The frame's detections as every output file holds them (`Detections.rounded()`: on the CPU,
+        boxes to 0.01 source pixels, scores to 1e-4); empty when no detector ran on it (`result.detections`
+        is None then). Made on first use: only the sinks that write boxes ask."""
+        detections = self.result.detections
+        return Detections.empty(classes=()) if detections is None else detections.rounded()
 
 
 class Sink(ABC):
