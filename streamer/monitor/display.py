@@ -86,6 +86,7 @@ class DisplayWorker(threading.Thread):
         self._dropped = dropped
         self.latencies = LatencySketches()
         self.displayed = 0
+        self.withheld = 0  # frames kept off the display because the newest verdict was bad
         self.error: BaseException | None = None
         self._recent_shown: deque[int] = deque(maxlen=STATUS_WINDOW)
         self._recent_ms: deque[float] = deque(maxlen=STATUS_WINDOW)
@@ -110,6 +111,7 @@ class DisplayWorker(threading.Thread):
         result = self._latest.get()
         verdict = None if result is None else result.verdict
         if verdict is not None and not verdict.is_good and self._bad_frames is BadFramePolicy.DROP:
+            self.withheld += 1
             return
         age_ms = None if result is None else (frame.captured_ns - result.frame.captured_ns) / 1e6
         status = StatusLine(

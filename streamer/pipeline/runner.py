@@ -347,6 +347,8 @@ class Pipeline:
         summary = self._summary(info, capture, output, ledger, classifier, detectors, started, live)
         if display is not None:
             summary["frames"]["displayed"] = display.worker.displayed
+            summary["frames"]["display_skipped"] = display.frames.dropped
+            summary["frames"]["display_withheld"] = display.worker.withheld
             summary["latency_ms"]["display"] = display.worker.latencies.summary().get("display", {})
         (config.output.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if monitor is not None:
