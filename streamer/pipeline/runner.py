@@ -110,14 +110,21 @@ class LoadedEngines:
                 engine.close()
 
 
+def warm_up_batch_sizes(device: torch.device, batch: int) -> list[int]:
+    """The batch sizes to warm an engine on `device` at: every size from 1 to `batch` on an accelerator (a
+    CUDA graph or kernel choice is made per shape, and the stream sees every partial batch), 1 and `batch`
+    on the CPU, where a new shape costs no more than the first call at a size."""
+    return list(range(1, batch + 1)) if device.type != "cpu" else sorted({1, batch})
+
+
 def warm_up(engines: list[Engine], batch: int, fuser: Fuser | None) -> None:
-    """Run each engine once at batch 1 and at `batch` on zeros, and the fusion (an ensemble's `fuser`) and
-    NMS kernels once, so the first frames pay no one-off costs (memory allocation, kernel selection, graph
+    """Run each engine on zeros at its warm-up batch sizes, and the fusion (an ensemble's `fuser`) and NMS
+    kernels once, so the first frames pay no one-off costs (memory allocation, kernel selection, graph
     capture, compilation). A single detector (fuser None) warms only the NMS its decoding uses."""
     with torch.inference_mode():
         for engine in engines:
             height, width = engine.spec.input_size
-            for size in sorted({1, batch}):
+            for size in warm_up_batch_sizes(engine.device, batch):
                 engine.infer(torch.zeros((size, 3, height, width), device=engine.device))
     if fuser is None:
         warm_up_nms()
