@@ -93,7 +93,7 @@ def draw_examples(config, stems: list[str], data: Path, folder: Path) -> dict[st
     for old in folder.glob("*.jpg"):
         old.unlink()
     with ImageDetector(config) as detect:
-        overlay = Overlay(detect.classes)
+        overlay = Overlay()
         frames = [
             (f"validation-{stem}", read_rgb(find_image(data / "labels" / f"{stem}.txt"))) for stem in stems
         ]

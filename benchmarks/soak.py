@@ -5,7 +5,7 @@ profile on the synthetic scene delivered at 25 fps (capture-card pacing) with th
 Lines written, samples the process's resident memory every --interval seconds, and records the samples and
 the growth after the first --settle seconds in benchmarks/results/soak.json.
 
-Usage: python benchmarks/soak.py [--minutes 30] [--interval 10] [--settle 60] [--profile lite]
+Usage: python benchmarks/soak.py [--minutes 30] [--interval 10] [--settle 60] [--profile lite] [--out FILE]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--settle", type=float, default=60.0)
     parser.add_argument("--profile", default="lite")
+    parser.add_argument("--out", type=Path, default=BENCHMARKS_DIR / "results" / "soak.json")
     args = parser.parse_args()
     process = psutil.Process()
     samples: list[dict[str, float]] = []
@@ -65,7 +66,7 @@ def main() -> None:
         "settle_s": args.settle,
         "samples": samples,
     }
-    out = BENCHMARKS_DIR / "results" / "soak.json"
+    out = args.out
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
     print(f"wrote {out}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from streamer.types import EAD2019_CLASSES, Detections, Verdict
+from streamer.types import Detections, Verdict
 
 # RGB colour of each EAD2020 class; classes of other models take OTHER_COLOURS in class order.
 CLASS_COLOURS: dict[str, tuple[int, int, int]] = {
@@ -25,6 +26,15 @@ GOOD_COLOUR = (0, 190, 0)
 BAD_COLOUR = (220, 0, 0)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 MIN_CAPTIONED_SIDE = 12  # boxes smaller than this (in line-width units) are drawn without a caption
+
+
+@functools.cache
+def class_colours(classes: tuple[str, ...]) -> tuple[tuple[int, int, int], ...]:
+    """The RGB colour of each class in `classes`: its EAD colour, else the next of OTHER_COLOURS."""
+    return tuple(
+        CLASS_COLOURS.get(name, OTHER_COLOURS[index % len(OTHER_COLOURS)])
+        for index, name in enumerate(classes)
+    )
 
 
 @dataclass(frozen=True)
@@ -46,14 +56,8 @@ class StatusLine:
 
 
 class Overlay:
-    """`annotate(image, verdict, detections, status) -> new image`; line widths scale with the frame size."""
-
-    def __init__(self, class_names: tuple[str, ...] = EAD2019_CLASSES) -> None:
-        self._class_names = class_names
-        self._colours = [
-            CLASS_COLOURS.get(name, OTHER_COLOURS[index % len(OTHER_COLOURS)])
-            for index, name in enumerate(class_names)
-        ]
+    """`annotate(image, verdict, detections, status) -> new image`; line widths scale with the frame size.
+    Boxes are named and coloured by their detections' own class list."""
 
     def annotate(
         self,
@@ -77,12 +81,13 @@ class Overlay:
         boxes = detections.boxes.detach().cpu().numpy().round().astype(int)
         scores = detections.scores.detach().cpu().numpy()
         labels = detections.labels.detach().cpu().numpy()
+        colours = class_colours(detections.classes)
         for (x1, y1, x2, y2), score, label in zip(boxes, scores, labels, strict=True):
-            colour = self._colours[int(label)]
+            colour = colours[int(label)]
             cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, unit)
             if min(x2 - x1, y2 - y1) < MIN_CAPTIONED_SIDE * unit:
                 continue  # small boxes keep their colour but no caption, so clusters stay readable
-            caption = f"{self._class_names[int(label)]} {score:.2f}"
+            caption = f"{detections.classes[int(label)]} {score:.2f}"
             self._label(canvas, caption, (x1, max(y1 - 3 * unit, 10 * unit)), colour, unit, scale=0.35)
 
     def _draw_badge(self, canvas: np.ndarray, verdict: Verdict, unit: int) -> None:

@@ -40,7 +40,7 @@ def run_naive_loop(
     preprocessor = make_preprocessor(config)
     gate = make_quality_gate(classifier, config, stills=False)
     detector = make_detector_stage(detectors, config)
-    overlay = Overlay(detector.classes)
+    overlay = Overlay()
     encoder = H264Encoder(
         out / "naive.mp4",
         fps=source.info.fps or 25.0,

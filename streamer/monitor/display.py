@@ -70,7 +70,6 @@ class DisplayWorker(threading.Thread):
         targets: DisplayTargets,
         stamps: DisplayStamps,
         *,
-        class_names: tuple[str, ...],
         bad_frames: BadFramePolicy,
         frame_interval_ms: float,
         dropped: Callable[[], int],
@@ -80,7 +79,7 @@ class DisplayWorker(threading.Thread):
         self._latest = latest
         self._targets = targets
         self._stamps = stamps
-        self._overlay = Overlay(class_names)
+        self._overlay = Overlay()
         self._bad_frames = bad_frames
         self._frame_interval_ms = frame_interval_ms
         self._dropped = dropped

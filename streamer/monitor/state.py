@@ -91,7 +91,6 @@ class MonitorState:
         self.hub = hub
         self.source = source
         self.phase = "starting"
-        self.class_names: tuple[str, ...] = ()
         self.drops: Callable[[], Mapping[str, int]] = dict
         self.displayed = 0
         self.processed = 0
@@ -105,12 +104,10 @@ class MonitorState:
         self._runs: deque[dict[str, Any]] = deque(maxlen=RUNS)
         self.summary: dict[str, Any] | None = None
 
-    def running(
-        self, source: str, class_names: tuple[str, ...], drops: Callable[[], Mapping[str, int]]
-    ) -> None:
+    def running(self, source: str, drops: Callable[[], Mapping[str, int]]) -> None:
         """The models are loaded and frames flow from `source`."""
         with self._lock:
-            self.phase, self.source, self.class_names, self.drops = "running", source, class_names, drops
+            self.phase, self.source, self.drops = "running", source, drops
 
     def frame_displayed(self, latency_ms: float, result_age_ms: float | None) -> None:
         """A frame reached the display `latency_ms` after capture, drawn with results `result_age_ms` older
@@ -127,10 +124,8 @@ class MonitorState:
         now = self._clock()
         verdict, detections = result.verdict, result.detections
         counts: Counter[str] = Counter()
-        if detections is not None and len(detections):
-            names = self.class_names
-            for label in detections.labels.tolist():
-                counts[names[label] if label < len(names) else str(label)] += 1
+        if detections is not None:
+            counts.update(detections.names)
         label = QualityLabel.GOOD if verdict is None or verdict.is_good else QualityLabel.BAD
         entry = {"index": result.frame.index, "time_s": round(result.frame.seconds, 3), "label": label.value}
         with self._lock:

@@ -92,7 +92,6 @@ class OutputWorker(threading.Thread):
         ledger: Ledger,
         config: OutputConfig,
         *,
-        class_names: tuple[str, ...],
         header: dict[str, Any] | None = None,
         on_result: Callable[[FrameResult], None] | None = None,
         display_stamps: DisplayStamps | None = None,
@@ -103,7 +102,7 @@ class OutputWorker(threading.Thread):
         self._sinks = sinks
         self._ledger = ledger
         self._config = config
-        self._overlay = Overlay(class_names)
+        self._overlay = Overlay()
         self._on_result = on_result
         self._display_stamps = display_stamps
         self.latencies = LatencySketches()

@@ -138,7 +138,6 @@ class DisplayPath:
     def __init__(
         self,
         fps: float,
-        class_names: tuple[str, ...],
         ledger: Ledger,
         bad_frames: BadFramePolicy,
         monitor: LiveMonitor | None,
@@ -158,7 +157,6 @@ class DisplayPath:
             self.latest,
             targets,
             self.stamps,
-            class_names=class_names,
             bad_frames=bad_frames,
             frame_interval_ms=1000.0 / fps,
             dropped=lambda: sum(ledger.drop_counts().values()),
@@ -275,7 +273,7 @@ class Pipeline:
         results: FrameQueue[FrameResult] = FrameQueue(RESULT_QUEUE_SIZE, QueuePolicy.BLOCK)
         device = torch.device(config.device)
         detector_stage = make_detector_stage(detectors, config)
-        display = self._display(info.fps or DEFAULT_FPS, detector_stage.classes, ledger, monitor)
+        display = self._display(info.fps or DEFAULT_FPS, ledger, monitor)
         try:
             sinks = OutputSinks(
                 config.output,
@@ -321,7 +319,6 @@ class Pipeline:
             sinks,
             ledger,
             config.output,
-            class_names=detector_stage.classes,
             header=header,
             on_result=on_result,
             display_stamps=None if display is None else display.stamps,
@@ -330,7 +327,7 @@ class Pipeline:
         if on_start is not None:
             on_start(source)
         if monitor is not None:
-            monitor.state.running(info.id, detector_stage.classes, ledger.drop_counts)
+            monitor.state.running(info.id, ledger.drop_counts)
         workers = [output, inference, *([] if display is None else [display.worker])]
         try:
             with _stop_on_signals(self.stop, self.abort, self.handle_signals):
@@ -364,15 +361,12 @@ class Pipeline:
                 self._linger(monitor.config.linger_s)
         return RunOutcome(summary=summary, error=capture.error)
 
-    def _display(
-        self, fps: float, class_names: tuple[str, ...], ledger: Ledger, monitor: LiveMonitor | None
-    ) -> DisplayPath | None:
+    def _display(self, fps: float, ledger: Ledger, monitor: LiveMonitor | None) -> DisplayPath | None:
         """The display path when frames are watched live (the monitor and/or the window), else None."""
         if monitor is None and not self.config.output.show:
             return None
         return DisplayPath(
             fps,
-            class_names,
             ledger,
             self.config.output.bad_frames,
             monitor,

@@ -5,7 +5,7 @@ import torch
 
 from streamer.monitor.hub import EventHub
 from streamer.monitor.state import WINDOW_S, DisplayStamps, MonitorState
-from streamer.types import EAD2019_CLASSES, Detections, Frame, FrameResult, QualityLabel, Verdict
+from streamer.types import Detections, Frame, FrameResult, QualityLabel, Verdict
 
 
 class Clock:
@@ -22,8 +22,8 @@ def _result(index: int, bad: bool, labels: list[int]) -> FrameResult:
     verdict = Verdict(label, 0.9 if bad else 0.1, {"blur": 0.6 if bad else 0.0})
     n = len(labels)
     detections = Detections(
-        torch.zeros((n, 4)), torch.ones(n), torch.tensor(labels, dtype=torch.int64), EAD2019_CLASSES
-    )
+        torch.zeros((n, 4)), torch.ones(n), torch.tensor(labels, dtype=torch.int64), ("specularity", "blur")
+    )  # named by the detections' own class list
     return FrameResult(frame, verdict, detections)
 
 
@@ -31,7 +31,7 @@ def test_status_counts_frames_runs_and_recent_detections():
     clock, hub = Clock(), EventHub()
     events = hub.subscribe()
     state = MonitorState("clip.mp4", hub, clock=clock)
-    state.running("clip.mp4", ("specularity", "blur"), lambda: {"queue_full": 2})
+    state.running("clip.mp4", lambda: {"queue_full": 2})
     for index, bad in enumerate([False, False, True, True, False]):
         clock.now += 0.04
         state.frame_displayed(latency_ms=10.0 + index, result_age_ms=None)

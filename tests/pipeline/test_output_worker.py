@@ -33,7 +33,6 @@ def test_a_sink_failing_to_close_becomes_the_workers_error(
         OutputSinks(config, fps=25.0, class_names=EAD2019_CLASSES),
         Ledger(),
         config,
-        class_names=EAD2019_CLASSES,
     )
     worker.start()
     worker.join(10)

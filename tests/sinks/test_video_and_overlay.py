@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from streamer.errors import SinkError
-from streamer.overlay import BAD_COLOUR, Overlay, StatusLine
+from streamer.overlay import BAD_COLOUR, CLASS_COLOURS, OTHER_COLOURS, Overlay, StatusLine
 from streamer.sinks.jsonl import JsonlSink
 from streamer.sinks.video import VideoSink
 from streamer.types import EAD2019_CLASSES, Detections, QualityLabel, Verdict
@@ -84,6 +84,21 @@ def test_overlay_draws_boxes_badge_and_status_on_a_copy() -> None:
     assert (annotated[200, 350] == 90).all()  # inside the box stays untouched
     assert tuple(annotated[180, 0]) == BAD_COLOUR  # red frame around a bad frame
     assert (annotated[345:355, 10:200] != 90).any()  # status line
+
+
+def test_boxes_take_the_name_and_colour_of_their_own_class_list() -> None:
+    image = np.zeros((360, 640, 3), np.uint8)
+    overlay = Overlay()
+
+    def edge_colour(classes: tuple[str, ...]) -> tuple[int, ...]:
+        box = Detections(
+            torch.tensor([[100.0, 100.0, 300.0, 300.0]]), torch.tensor([0.9]), torch.tensor([1]), classes
+        )
+        return tuple(int(v) for v in overlay.annotate(image, None, box)[200, 100])
+
+    assert edge_colour(("specularity", "blood")) == CLASS_COLOURS["blood"]
+    assert edge_colour(("specularity", "bubbles")) == CLASS_COLOURS["bubbles"]  # same label index, other list
+    assert edge_colour(("polyp", "tumour")) == OTHER_COLOURS[1]  # a model with classes of its own
 
 
 def test_good_frames_get_no_red_frame() -> None:
