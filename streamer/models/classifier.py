@@ -1,4 +1,5 @@
-"""Frame-quality classifiers (good / bad, and why): EfficientNet-B0 (Tan and Le) and a lite CNN.
+"""Frame-quality classifiers (good / bad, and why): EfficientNet-B0 (Tan and Le), a lite CNN, and the lite
+CNN with a feature pyramid whose statistics at every level feed the verdict (`lite_pyramid`).
 
 Input: (B, 3, H, W) normalised float. `model(x)` -> {"p_bad": (B,) probability that the frame is bad,
 "causes": (B, C) share of the frame that is blurred, badly exposed and saturated (QUALITY_CAUSES order)}.
@@ -13,11 +14,12 @@ from torch import nn
 
 from streamer.errors import ConfigError
 from streamer.models.backbones import LiteBackbone
+from streamer.models.fpn import FeaturePyramid
 from streamer.types import QUALITY_CAUSES
 
 QUALITY_CLASSES: tuple[str, ...] = ("good", "bad")
 COVERAGE_CHANNELS = len(QUALITY_CAUSES) + 1  # each cause, then their union
-CLASSIFIER_BACKBONES: tuple[str, ...] = ("efficientnet_b0", "lite")
+CLASSIFIER_BACKBONES: tuple[str, ...] = ("efficientnet_b0", "lite", "lite_pyramid")
 
 # expand ratio, output channels, repeats, first stride, kernel: the B0 stages
 EFFICIENTNET_B0_STAGES: tuple[tuple[int, int, int, int, int], ...] = (
@@ -81,9 +83,10 @@ class MBConv(nn.Module):
 
 
 class EfficientNetB0Features(nn.Module):
-    """EfficientNet-B0 trunk: (B, 3, H, W) -> (B, 1280, H/32, W/32)."""
+    """EfficientNet-B0 trunk: (B, 3, H, W) -> (pooled (B, 1280), map (B, 1280, H/32, W/32))."""
 
     out_channels = 1280
+    pooled_channels = map_channels = out_channels
 
     def __init__(self) -> None:
         super().__init__()
@@ -99,39 +102,86 @@ class EfficientNetB0Features(nn.Module):
         layers.append(conv_bn_silu(in_channels, self.out_channels))
         self.body = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feature_map = self.body(x)
+        return feature_map.mean(dim=(2, 3)), feature_map
 
 
 class LiteFeatures(nn.Module):
-    """Lite depthwise-separable trunk: (B, 3, H, W) -> (B, C, H/32, W/32)."""
+    """Lite depthwise-separable trunk: (B, 3, H, W) -> (pooled (B, C), map (B, C, H/32, W/32))."""
 
     def __init__(self, *, width: float = 0.25) -> None:
         super().__init__()
         self.trunk = LiteBackbone(width=width)
-        self.out_channels = self.trunk.out_channels[-1]
+        self.pooled_channels = self.map_channels = self.trunk.out_channels[-1]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x)[-1]
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feature_map = self.trunk(x)[-1]
+        return feature_map.mean(dim=(2, 3)), feature_map
+
+
+class LitePyramidFeatures(nn.Module):
+    """A lite detector's trunk and feature pyramid, described at every level: (B, 3, H, W) -> (pooled
+    (B, F): mean and standard deviation of each channel at strides 16 and 32 and the mean of each pyramid
+    level P3..P7, batch-normalised; map: P5 (B, fpn_channels, H/32, W/32)).
+
+    `freeze()` keeps the trunk and pyramid as they are (weights and batch-norm statistics) while the
+    rest of the classifier trains: they come from a detector trained on the same frames' boxes.
+    """
+
+    def __init__(self, *, width: float = 0.5, fpn_channels: int = 64) -> None:
+        super().__init__()
+        self.trunk = LiteBackbone(width=width)
+        self.fpn = FeaturePyramid(in_channels=self.trunk.out_channels, channels=fpn_channels)
+        c4, c5 = self.trunk.out_channels[1:]
+        self.pooled_channels = 2 * (c4 + c5) + 5 * fpn_channels
+        self.map_channels = fpn_channels
+        self.norm = nn.BatchNorm1d(self.pooled_channels)
+        self.frozen = False
+
+    def freeze(self) -> None:
+        """Stop training the trunk and pyramid; `train()` leaves them in eval mode from now on."""
+        self.frozen = True
+        for module in (self.trunk, self.fpn):
+            module.requires_grad_(False)
+            module.eval()
+
+    def train(self, mode: bool = True) -> LitePyramidFeatures:
+        super().train(mode)
+        if self.frozen:
+            self.trunk.eval()
+            self.fpn.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        levels = self.trunk(x)
+        pyramid = self.fpn(levels)
+        stats = []
+        for level in levels[1:]:  # C4, C5: (B, C, h, w) -> mean and std (B, C) each
+            flat = level.flatten(2)
+            stats += [flat.mean(dim=2), flat.std(dim=2)]
+        stats += [level.mean(dim=(2, 3)) for level in pyramid]
+        return self.norm(torch.cat(stats, dim=1)), pyramid[2]
 
 
 class QualityClassifier(nn.Module):
-    """Features -> (global average pool -> dropout -> linear: bad logit) and (1x1 conv: coverage logits)."""
+    """Features -> (pooled -> dropout -> linear: bad logit) and (map -> 1x1 conv: coverage logits).
+
+    features: a module (B, 3, H, W) -> (pooled (B, pooled_channels), map (B, map_channels, H/32, W/32)).
+    """
 
     def __init__(self, *, features: nn.Module, input_size: tuple[int, int], dropout: float = 0.2) -> None:
         super().__init__()
         self.features = features
         self.input_size = (int(input_size[0]), int(input_size[1]))
-        self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(features.out_channels, 1)
-        self.coverage = nn.Conv2d(features.out_channels, COVERAGE_CHANNELS, 1)
+        self.fc = nn.Linear(features.pooled_channels, 1)
+        self.coverage = nn.Conv2d(features.map_channels, COVERAGE_CHANNELS, 1)
 
     def forward_train(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, 3, H, W) -> (bad logit (B,), coverage logits (B, C + 1, H/32, W/32))."""
-        features = self.features(x)
-        pooled = self.pool(features).flatten(1)  # (B, F, 1, 1) -> (B, F)
-        return self.fc(self.dropout(pooled))[:, 0], self.coverage(features)
+        pooled, feature_map = self.features(x)
+        return self.fc(self.dropout(pooled))[:, 0], self.coverage(feature_map)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """x (B, 3, H, W) -> {"p_bad": (B,), "causes": (B, C) fractions of the frame}."""
@@ -145,18 +195,23 @@ def classifier(
     backbone: str = "efficientnet_b0",
     input_size: tuple[int, int] | list[int] = (224, 224),
     width: float = 0.25,
+    fpn_channels: int = 64,
     dropout: float = 0.2,
     features_module: nn.Module | None = None,
 ) -> QualityClassifier:
-    """Build an untrained quality classifier; `width` applies to the "lite" backbone only.
+    """Build an untrained quality classifier; `width` applies to the lite backbones, `fpn_channels` to
+    "lite_pyramid" only.
 
-    features_module: a ready trunk with `out_channels` (None means built from `backbone`).
+    features_module: a ready features module with `pooled_channels` and `map_channels` (None means built
+    from `backbone`).
     """
     if features_module is None:
         if backbone == "efficientnet_b0":
             features_module = EfficientNetB0Features()
         elif backbone == "lite":
             features_module = LiteFeatures(width=width)
+        elif backbone == "lite_pyramid":
+            features_module = LitePyramidFeatures(width=width, fpn_channels=fpn_channels)
         else:
             known = ", ".join(CLASSIFIER_BACKBONES)
             raise ConfigError(f"unknown classifier backbone {backbone!r}; choose one of {known}")

@@ -185,7 +185,13 @@ def quality_command(
     clip: Annotated[
         Path, typer.Option(help="Real clip: frames 0-149 train as good frames, 175-249 are the clip test.")
     ] = DEMO_CLIP,
-    architecture: Annotated[str, typer.Option(help="lite or b0 (EfficientNet-B0).")] = "lite",
+    architecture: Annotated[
+        str,
+        typer.Option(
+            help="lite, b0 (EfficientNet-B0) or pyramid (a lite detector's trunk and pyramid, every level's "
+            "statistics feeding the verdict)."
+        ),
+    ] = "lite",
     input_size: Annotated[
         int | None,
         typer.Option(min=32, help="Square input side instead of the architecture's (a multiple of 32)."),
@@ -197,6 +203,13 @@ def quality_command(
             "(model.pt or a checkpoint)."
         ),
     ] = None,
+    freeze_features: Annotated[
+        bool,
+        typer.Option(
+            "--freeze-features",
+            help="pyramid only: keep the trunk and pyramid of --init-weights as they are; train what follows.",
+        ),
+    ] = False,
     degrade_probability: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="Share of good training frames replaced by a degraded copy."),
@@ -248,6 +261,8 @@ def quality_command(
         raise ConfigError(f"unknown architecture {architecture!r}; choose one of {known}")
     if not data:
         raise ConfigError("no data: give --data FOLDER (EAD format, e.g. ../shared/data/ead2020)")
+    if freeze_features and (architecture != "pyramid" or init_weights is None):
+        raise ConfigError("--freeze-features needs --architecture pyramid and --init-weights DETECTOR")
     arch = dict(CLASSIFIER_ARCHITECTURES[architecture])
     if input_size is not None:
         if input_size % 32:
@@ -263,6 +278,7 @@ def quality_command(
         name=name,
         architecture=arch,
         init_weights=init_weights,
+        freeze_features=freeze_features,
         degrade_probability=degrade_probability,
         coverage_weight=coverage_weight,
         balance_sources=balance_sources,

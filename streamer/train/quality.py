@@ -57,9 +57,21 @@ B0_CLASSIFIER: dict[str, Any] = {
     "backbone": "efficientnet_b0",
     "input_size": [256, 256],
 }
-CLASSIFIER_ARCHITECTURES: dict[str, dict[str, Any]] = {"lite": LITE_CLASSIFIER, "b0": B0_CLASSIFIER}
-DETECTOR_TRUNK_PREFIX = "backbone."  # a lite RetinaNet's trunk, which the lite classifier can start from
-CLASSIFIER_TRUNK_PREFIX = "features.trunk."
+PYRAMID_CLASSIFIER: dict[str, Any] = {
+    "builder": "classifier",
+    "backbone": "lite_pyramid",
+    "input_size": [320, 320],
+    "width": 0.5,
+    "fpn_channels": 64,
+}
+CLASSIFIER_ARCHITECTURES: dict[str, dict[str, Any]] = {
+    "lite": LITE_CLASSIFIER,
+    "b0": B0_CLASSIFIER,
+    "pyramid": PYRAMID_CLASSIFIER,
+}
+# a lite RetinaNet's trunk and pyramid, which the lite classifiers can start from: detector key prefix ->
+# classifier key prefix
+DETECTOR_PARTS = {"backbone.": "features.trunk.", "fpn.": "features.fpn."}
 
 
 def shrink(image: np.ndarray, short_side: int = STORED_SHORT_SIDE) -> np.ndarray:
@@ -96,8 +108,9 @@ class QualityTrainConfig:
 
     data: EAD-format folders labelled by the rule; split: a split.json to reuse (e.g. the detector's), else
     one is drawn by video with `validation_fraction` and `seed`; clip: its frames 0–149 train as good, 175–249
-    are the clip test; init_weights: a quality classifier to continue, or a lite detector whose trunk starts
-    the lite classifier;
+    are the clip test; init_weights: a quality classifier to continue, or a lite detector whose trunk (and
+    pyramid) starts the lite classifiers; freeze_features: train only what follows the trunk and pyramid
+    of the "pyramid" architecture (they keep the detector's weights);
     coverage_weight: weight of the per-cell cause loss next to the good/bad loss; balance_sources: draw
     training frames with streamer.train.quality_data.source_weights instead of uniformly.
     """
@@ -111,6 +124,7 @@ class QualityTrainConfig:
     name: str = "quality-lite"
     architecture: Mapping[str, Any] = field(default_factory=lambda: dict(LITE_CLASSIFIER))
     init_weights: Path | None = None
+    freeze_features: bool = False
     degrade_probability: float = 0.3
     coverage_weight: float = 1.0
     balance_sources: bool = False
@@ -128,20 +142,20 @@ def make_split(config: QualityTrainConfig) -> VideoSplit:
 
 
 def init_weights(path: Path) -> dict[str, torch.Tensor]:
-    """Starting weights from a file: all of a quality classifier's (to continue one), or the lite trunk of
-    a detector, keyed for the lite classifier."""
+    """Starting weights from a file: all of a quality classifier's (to continue one), or the lite trunk
+    and feature pyramid of a detector, keyed for the lite classifiers."""
     state = read_weights(path)
     if "fc.weight" in state:
         return state
-    trunk = {
-        CLASSIFIER_TRUNK_PREFIX + key.removeprefix(prefix): value
+    parts = {
+        ours + key.removeprefix(theirs): value
         for key, value in state.items()
-        for prefix in (DETECTOR_TRUNK_PREFIX, CLASSIFIER_TRUNK_PREFIX)
-        if key.startswith(prefix)
+        for theirs, ours in DETECTOR_PARTS.items()
+        if key.startswith(theirs)
     }
-    if not trunk:
-        raise ConfigError(f"--init-weights: {path} holds no lite trunk ({DETECTOR_TRUNK_PREFIX}*)")
-    return trunk
+    if not any(key.startswith(DETECTOR_PARTS["backbone."]) for key in parts):
+        raise ConfigError(f"--init-weights: {path} holds no lite trunk (backbone.*)")
+    return parts
 
 
 def predict_p_bad(model: nn.Module, dataset: QualityDataset, batch_size: int = 32) -> np.ndarray:
@@ -219,8 +233,10 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
     model = build_model(config.architecture)
     if config.init_weights is not None and not config.loop.resume:
         missing, _ = model.load_state_dict(init_weights(config.init_weights), strict=False)
-        if any(key.startswith(CLASSIFIER_TRUNK_PREFIX) for key in missing):
+        if any(key.startswith(tuple(DETECTOR_PARTS.values())) for key in missing):
             raise ConfigError(f"--init-weights: {config.init_weights} does not fit the classifier's trunk")
+    if config.freeze_features:
+        model.features.freeze()
     input_size = model.input_size
     grid = (input_size[0] // STRIDE, input_size[1] // STRIDE)
     split = make_split(config)
@@ -250,6 +266,7 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
         shuffle=sampler is None,
         sampler=sampler,
         generator=generator,
+        drop_last=True,  # a last batch of one frame cannot be batch-normalised
     )
     result = fit(
         model,

@@ -80,7 +80,7 @@ def test_head_reshape_keeps_anchor_order():
     assert flat[0, 10].tolist() == list(range(7, 14))  # cell (0, 1), anchor 1
 
 
-@pytest.mark.parametrize("backbone", ["lite", "efficientnet_b0"])
+@pytest.mark.parametrize("backbone", ["lite", "efficientnet_b0", "lite_pyramid"])
 def test_classifier_outputs(backbone):
     model = classifier(backbone=backbone, input_size=(64, 64)).eval()
     with torch.no_grad():
@@ -97,3 +97,37 @@ def test_classifier_outputs(backbone):
 def test_efficientnet_b0_has_its_published_size():
     params = sum(p.numel() for p in classifier(backbone="efficientnet_b0").parameters())
     assert 4.0e6 < params < 4.02e6  # 5.29 M with the 1000-class layer; 4.01 M with the quality heads
+
+
+def test_a_frozen_pyramid_classifier_trains_its_head_only():
+    model = classifier(backbone="lite_pyramid", input_size=(64, 64), width=0.25, fpn_channels=16)
+    model.features.freeze()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optimiser = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    model.train()
+    for _ in range(2):
+        bad_logit, coverage = model.forward_train(torch.randn(4, 3, 64, 64))
+        (bad_logit.square().mean() + coverage.square().mean()).backward()
+        optimiser.step()
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith(("fc.", "coverage.", "features.norm.")) for k in changed)
+    assert not any(k.startswith(("features.trunk.", "features.fpn.")) for k in changed)  # BN statistics too
+
+
+def test_the_pyramid_classifier_starts_from_a_lite_detectors_trunk_and_pyramid(tmp_path):
+    from streamer.models.retinanet import retinanet
+    from streamer.train.quality import init_weights
+
+    detector = retinanet(
+        backbone="lite", backbone_width=0.25, fpn_channels=16, head_width=16, input_size=(64, 64)
+    )
+    torch.save(detector.state_dict(), tmp_path / "model.pt")
+    model = classifier(backbone="lite_pyramid", input_size=(64, 64), width=0.25, fpn_channels=16)
+    missing, unexpected = model.load_state_dict(init_weights(tmp_path / "model.pt"), strict=False)
+    assert not unexpected and all(k.startswith(("fc.", "coverage.", "features.norm.")) for k in missing)
+    assert torch.equal(model.features.fpn.p6.weight, detector.fpn.p6.weight)
+    first_trunk_key = next(iter(detector.backbone.state_dict()))
+    assert torch.equal(
+        model.features.trunk.state_dict()[first_trunk_key], detector.backbone.state_dict()[first_trunk_key]
+    )

@@ -54,3 +54,9 @@ def test_user_errors_are_one_line_and_non_zero(tmp_path, tiny_classifier, reques
     assert result.returncode == 3 and result.stderr.count("\n") == 1 and "cannot decode" in result.stderr
     result = _streamer("train", "detector", "--output", str(tmp_path / "out"), cwd=request.config.rootpath)
     assert result.returncode == 2 and "no data" in result.stderr and result.stderr.count("\n") == 1
+    result = _streamer(
+        "train", "quality", "--output", str(tmp_path / "q"), "--data", str(tmp_path), "--freeze-features",
+        cwd=request.config.rootpath,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "--freeze-features needs --architecture pyramid" in result.stderr
