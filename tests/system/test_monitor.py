@@ -78,7 +78,7 @@ def test_a_viewer_that_stops_reading_does_not_slow_the_run(real_clip, tmp_path):
     stalled.close()
     assert code == 0, stderr
     fps = [json.loads((tmp_path / n / "summary.json").read_text())["fps"] for n in ("alone", "watched")]
-    assert abs(fps[1] - fps[0]) <= 0.05 * fps[0], fps
+    assert fps[1] >= 0.95 * fps[0], fps  # the stalled viewer costs the run at most 5 %
 
 
 def test_off_loopback_the_token_is_required(real_clip, tmp_path):
