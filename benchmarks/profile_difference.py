@@ -25,7 +25,7 @@ from streamer.evaluate.detector_eval import predict_folder
 from streamer.paths import BENCHMARKS_DIR, ENGINES_DIR, REPO_ROOT
 from streamer.pipeline.image_detector import ImageDetector
 from streamer.train.detector import collect_items
-from streamer.train.video_split import image_size, read_near_duplicates, read_split, video_groups
+from streamer.train.video_split import folder_video_groups, read_split
 from streamer.types import Detections
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "ead2020"
@@ -36,8 +36,7 @@ def validation_videos(data: Path) -> dict[str, int]:
     """The video group of each validation frame (by file stem), as the split drew them."""
     items = collect_items([data])
     split = read_split(SPLIT, items)
-    sizes = [image_size(item.image.image_path) for item in items]
-    groups = video_groups(items, sizes, {0: read_near_duplicates(data)})
+    groups = folder_video_groups([data], items)
     validation = {item.key for item in split.validation}
     return {
         item.image.image_path.stem: g for item, g in zip(items, groups, strict=True) if item.key in validation

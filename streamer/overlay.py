@@ -78,9 +78,8 @@ class Overlay:
         return canvas
 
     def _draw_detections(self, canvas: np.ndarray, detections: Detections, unit: int) -> None:
-        boxes = detections.boxes.detach().cpu().numpy().round().astype(int)
-        scores = detections.scores.detach().cpu().numpy()
-        labels = detections.labels.detach().cpu().numpy()
+        boxes, scores, labels = detections.numpy()
+        boxes = boxes.round().astype(int)
         colours = class_colours(detections.classes)
         for (x1, y1, x2, y2), score, label in zip(boxes, scores, labels, strict=True):
             colour = colours[int(label)]

@@ -28,7 +28,7 @@ from streamer.models.classifier import QUALITY_CLASSES
 from streamer.models.predict import quality_p_bad
 from streamer.models.store import ModelManifest, build_model, update_manifest
 from streamer.synthetic import DEGRADATIONS, degrade
-from streamer.train.detector import collect_items, read_class_names, read_weights
+from streamer.train.detector import IMAGENET_MEAN, IMAGENET_STD, collect_items, read_class_names, read_weights
 from streamer.train.loop import LoopConfig, LoopResult, fit
 from streamer.train.publish import publish_model
 from streamer.train.quality_data import (
@@ -40,8 +40,6 @@ from streamer.train.quality_data import (
 )
 from streamer.train.video_split import SPLIT_NAME, VideoSplit, read_split, split_folders, write_split
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 CLIP_TRAIN_FRAMES = range(0, 150)
 CLIP_TEST_FRAMES = range(175, 250)
 STORED_SHORT_SIDE = 288

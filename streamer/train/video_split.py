@@ -154,13 +154,18 @@ def split_by_video(
     return VideoSplit(train, validation, len(members), len(held_out), seed, validation_fraction)
 
 
+def folder_video_groups(folders: Sequence[Path], items: Sequence[FolderItem]) -> list[int]:
+    """`video_groups` of items of `folders`, reading image sizes and each folder's near-duplicates."""
+    sizes = [image_size(item.image.image_path) for item in items]
+    near = {index: read_near_duplicates(Path(folder)) for index, folder in enumerate(folders)}
+    return video_groups(items, sizes, near)
+
+
 def split_folders(
     folders: Sequence[Path], items: Sequence[FolderItem], validation_fraction: float, seed: int
 ) -> VideoSplit:
-    """`split_by_video` over items of `folders`, reading image sizes and each folder's near-duplicates."""
-    sizes = [image_size(item.image.image_path) for item in items]
-    near = {index: read_near_duplicates(Path(folder)) for index, folder in enumerate(folders)}
-    return split_by_video(items, video_groups(items, sizes, near), validation_fraction, seed)
+    """`split_by_video` over items of `folders`, grouped by `folder_video_groups`."""
+    return split_by_video(items, folder_video_groups(folders, items), validation_fraction, seed)
 
 
 def write_split(path: Path, split: VideoSplit, *, folders: Sequence[Path]) -> None:
