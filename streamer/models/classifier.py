@@ -153,7 +153,8 @@ class LitePyramidFeatures(nn.Module):
             self.fpn.eval()
         return self
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 3, H, W) -> (statistics before normalisation (B, F), P5 (B, fpn_channels, H/32, W/32))."""
         levels = self.trunk(x)
         pyramid = self.fpn(levels)
         stats = []
@@ -161,27 +162,51 @@ class LitePyramidFeatures(nn.Module):
             flat = level.flatten(2)
             stats += [flat.mean(dim=2), flat.std(dim=2)]
         stats += [level.mean(dim=(2, 3)) for level in pyramid]
-        return self.norm(torch.cat(stats, dim=1)), pyramid[2]
+        return torch.cat(stats, dim=1), pyramid[2]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        stats, p5 = self.statistics(x)
+        return self.norm(stats), p5
 
 
 class QualityClassifier(nn.Module):
     """Features -> (pooled -> dropout -> linear: bad logit) and (map -> 1x1 conv: coverage logits).
 
     features: a module (B, 3, H, W) -> (pooled (B, pooled_channels), map (B, map_channels, H/32, W/32)).
+    degradation_weight: above 0, a second linear head on the pooled features (`degradation`) tells
+    synthetically degraded frames from clean ones, and p_bad = 1 - (1 - p_fc) (1 - weight * p_degradation):
+    either head can call a frame bad.
     """
 
-    def __init__(self, *, features: nn.Module, input_size: tuple[int, int], dropout: float = 0.2) -> None:
+    def __init__(
+        self,
+        *,
+        features: nn.Module,
+        input_size: tuple[int, int],
+        dropout: float = 0.2,
+        degradation_weight: float = 0.0,
+    ) -> None:
         super().__init__()
         self.features = features
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(features.pooled_channels, 1)
         self.coverage = nn.Conv2d(features.map_channels, COVERAGE_CHANNELS, 1)
+        self.degradation_weight = float(degradation_weight)
+        self.degradation = nn.Linear(features.pooled_channels, 1) if self.degradation_weight > 0 else None
 
     def forward_train(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, 3, H, W) -> (bad logit (B,), coverage logits (B, C + 1, H/32, W/32))."""
         pooled, feature_map = self.features(x)
-        return self.fc(self.dropout(pooled))[:, 0], self.coverage(feature_map)
+        pooled = self.dropout(pooled)
+        bad_logit = self.fc(pooled)[:, 0]
+        if self.degradation is not None:
+            p_good = torch.sigmoid(-bad_logit) * (
+                1 - self.degradation_weight * torch.sigmoid(self.degradation(pooled)[:, 0])
+            )
+            p_good = p_good.clamp(1e-7, 1 - 1e-7)
+            bad_logit = torch.log1p(-p_good) - torch.log(p_good)
+        return bad_logit, self.coverage(feature_map)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """x (B, 3, H, W) -> {"p_bad": (B,), "causes": (B, C) fractions of the frame}."""
@@ -198,9 +223,10 @@ def classifier(
     fpn_channels: int = 64,
     dropout: float = 0.2,
     features_module: nn.Module | None = None,
+    degradation_weight: float = 0.0,
 ) -> QualityClassifier:
     """Build an untrained quality classifier; `width` applies to the lite backbones, `fpn_channels` to
-    "lite_pyramid" only.
+    "lite_pyramid" only; `degradation_weight` > 0 adds the degradation head (see QualityClassifier).
 
     features_module: a ready features module with `pooled_channels` and `map_channels` (None means built
     from `backbone`).
@@ -215,4 +241,9 @@ def classifier(
         else:
             known = ", ".join(CLASSIFIER_BACKBONES)
             raise ConfigError(f"unknown classifier backbone {backbone!r}; choose one of {known}")
-    return QualityClassifier(features=features_module, input_size=tuple(input_size), dropout=dropout)
+    return QualityClassifier(
+        features=features_module,
+        input_size=tuple(input_size),
+        dropout=dropout,
+        degradation_weight=degradation_weight,
+    )

@@ -210,6 +210,24 @@ def quality_command(
             help="pyramid only: keep the trunk and pyramid of --init-weights as they are; train what follows.",
         ),
     ] = False,
+    head_fit: Annotated[
+        bool,
+        typer.Option(
+            "--head-fit",
+            help="pyramid only: keep the trunk and pyramid of --init-weights and fit the heads in closed "
+            "form (L2 logistic regressions): a real head on the unaugmented frames and a degradation head "
+            "on degraded copies of the good ones; no epochs.",
+        ),
+    ] = False,
+    degradation_weight: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="--head-fit: p_bad = 1 - (1 - p_real)(1 - WEIGHT * p_degraded); 0 drops the degradation head.",
+        ),
+    ] = 0.2,
+    head_l2: Annotated[float, typer.Option(min=0.0, help="--head-fit: L2 weight of the real head.")] = 0.1,
     degrade_probability: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="Share of good training frames replaced by a degraded copy."),
@@ -263,7 +281,11 @@ def quality_command(
         raise ConfigError("no data: give --data FOLDER (EAD format, e.g. ../shared/data/ead2020)")
     if freeze_features and (architecture != "pyramid" or init_weights is None):
         raise ConfigError("--freeze-features needs --architecture pyramid and --init-weights DETECTOR")
+    if head_fit and (architecture != "pyramid" or init_weights is None):
+        raise ConfigError("--head-fit needs --architecture pyramid and --init-weights DETECTOR")
     arch = dict(CLASSIFIER_ARCHITECTURES[architecture])
+    if head_fit and degradation_weight > 0:
+        arch["degradation_weight"] = degradation_weight
     if input_size is not None:
         if input_size % 32:
             raise ConfigError(f"--input-size must be a multiple of 32, got {input_size}")
@@ -286,5 +308,10 @@ def quality_command(
         seed=seed,
         command=shlex.join(["streamer", *sys.argv[1:]]),
     )
-    _, metrics = train_quality(config)
+    if head_fit:
+        from streamer.train.quality_headfit import HeadFitConfig, fit_quality_heads
+
+        metrics = fit_quality_heads(config, HeadFitConfig(head_l2=head_l2))
+    else:
+        _, metrics = train_quality(config)
     typer.echo(json.dumps(metrics, indent=2))

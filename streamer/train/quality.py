@@ -274,12 +274,26 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
         config.loop,
     )
     model.load_state_dict(torch.load(result.best_path, map_location="cpu", weights_only=True))
+    run_facts = {"epochs": result.epochs, "steps": result.steps, "train_minutes": round(result.minutes, 1)}
+    return result, publish_quality(config, model, validation_set, train_samples, run_facts)
+
+
+def publish_quality(
+    config: QualityTrainConfig,
+    model: nn.Module,
+    validation_set: QualityDataset,
+    train_samples: Sequence[QualitySample],
+    run_facts: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Choose the threshold on the validation frames, write the model folder (weights, manifest with the
+    validation and clip-test figures, ONNX, split.json from the run folder); returns the figures."""
     model.eval()
+    is_bad = np.array([sample.bad for sample in validation_set.samples], dtype=bool)
     p_bad = predict_p_bad(model, validation_set)
     threshold = round(best_balanced_threshold(is_bad, p_bad), 4)
     at_threshold = quality_metrics(is_bad, p_bad, threshold)
     metrics: dict[str, Any] = {
-        "validation_frames": len(validation_samples),
+        "validation_frames": len(validation_set),
         "validation_bad_frames": int(is_bad.sum()),
         "validation_roc_auc": round(at_threshold.auc or 0.0, 4),
         "validation_balanced_accuracy": round(at_threshold.balanced_accuracy, 4),
@@ -289,16 +303,14 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
         "validation_kappa": round(at_threshold.kappa, 4),
         "train_frames": len(train_samples),
         "train_bad_frames": int(sum(sample.bad for sample in train_samples)),
-        "epochs": result.epochs,
-        "steps": result.steps,
-        "train_minutes": round(result.minutes, 1),
+        **run_facts,
     }
     fields = {
         "name": config.name,
         "task": "classifier",
         "architecture": dict(config.architecture),
         "classes": list(QUALITY_CLASSES),
-        "input_size": list(input_size),
+        "input_size": list(model.input_size),
         "mean": list(IMAGENET_MEAN),
         "std": list(IMAGENET_STD),
         "score_thresholds": {"bad": threshold},
@@ -318,7 +330,7 @@ def train_quality(config: QualityTrainConfig) -> tuple[LoopResult, dict[str, Any
     (Path(config.output) / SPLIT_NAME).write_text((Path(config.loop.run_dir) / SPLIT_NAME).read_text())
     clip_test = evaluate_clip(model, manifest, config.clip, seed=config.seed, threshold=threshold)
     update_manifest(config.output, metrics={**metrics, **clip_test})
-    return result, {**metrics, **clip_test}
+    return {**metrics, **clip_test}
 
 
 def evaluate_clip(
