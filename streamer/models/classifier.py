@@ -173,9 +173,8 @@ class QualityClassifier(nn.Module):
     """Features -> (pooled -> dropout -> linear: bad logit) and (map -> 1x1 conv: coverage logits).
 
     features: a module (B, 3, H, W) -> (pooled (B, pooled_channels), map (B, map_channels, H/32, W/32)).
-    degradation_weight: above 0, a second linear head on the pooled features (`degradation`) tells
-    synthetically degraded frames from clean ones, and p_bad = 1 - (1 - p_fc) (1 - weight * p_degradation):
-    either head can call a frame bad.
+    degradation_head: a second linear head on the pooled features (`degradation`) tells synthetically
+    degraded frames from clean ones, and p_bad = max(p_fc, p_degradation): either head can call a frame bad.
     """
 
     def __init__(
@@ -184,7 +183,7 @@ class QualityClassifier(nn.Module):
         features: nn.Module,
         input_size: tuple[int, int],
         dropout: float = 0.2,
-        degradation_weight: float = 0.0,
+        degradation_head: bool = False,
     ) -> None:
         super().__init__()
         self.features = features
@@ -192,20 +191,15 @@ class QualityClassifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(features.pooled_channels, 1)
         self.coverage = nn.Conv2d(features.map_channels, COVERAGE_CHANNELS, 1)
-        self.degradation_weight = float(degradation_weight)
-        self.degradation = nn.Linear(features.pooled_channels, 1) if self.degradation_weight > 0 else None
+        self.degradation = nn.Linear(features.pooled_channels, 1) if degradation_head else None
 
     def forward_train(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, 3, H, W) -> (bad logit (B,), coverage logits (B, C + 1, H/32, W/32))."""
         pooled, feature_map = self.features(x)
         pooled = self.dropout(pooled)
         bad_logit = self.fc(pooled)[:, 0]
-        if self.degradation is not None:
-            p_good = torch.sigmoid(-bad_logit) * (
-                1 - self.degradation_weight * torch.sigmoid(self.degradation(pooled)[:, 0])
-            )
-            p_good = p_good.clamp(1e-7, 1 - 1e-7)
-            bad_logit = torch.log1p(-p_good) - torch.log(p_good)
+        if self.degradation is not None:  # max of the probabilities = max of the logits
+            bad_logit = torch.maximum(bad_logit, self.degradation(pooled)[:, 0])
         return bad_logit, self.coverage(feature_map)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -223,10 +217,10 @@ def classifier(
     fpn_channels: int = 64,
     dropout: float = 0.2,
     features_module: nn.Module | None = None,
-    degradation_weight: float = 0.0,
+    degradation_head: bool = False,
 ) -> QualityClassifier:
     """Build an untrained quality classifier; `width` applies to the lite backbones, `fpn_channels` to
-    "lite_pyramid" only; `degradation_weight` > 0 adds the degradation head (see QualityClassifier).
+    "lite_pyramid" only; `degradation_head` adds the degradation head (see QualityClassifier).
 
     features_module: a ready features module with `pooled_channels` and `map_channels` (None means built
     from `backbone`).
@@ -245,5 +239,5 @@ def classifier(
         features=features_module,
         input_size=tuple(input_size),
         dropout=dropout,
-        degradation_weight=degradation_weight,
+        degradation_head=degradation_head,
     )

@@ -216,17 +216,9 @@ def quality_command(
             "--head-fit",
             help="pyramid only: keep the trunk and pyramid of --init-weights and fit the heads in closed "
             "form (L2 logistic regressions): a real head on the unaugmented frames and a degradation head "
-            "on degraded copies of the good ones; no epochs.",
+            "on degraded copies of the good ones (p_bad: the larger of the two); no epochs.",
         ),
     ] = False,
-    degradation_weight: Annotated[
-        float,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="--head-fit: p_bad = 1 - (1 - p_real)(1 - WEIGHT * p_degraded); 0 drops the degradation head.",
-        ),
-    ] = 0.2,
     head_l2: Annotated[float, typer.Option(min=0.0, help="--head-fit: L2 weight of the real head.")] = 0.1,
     degrade_probability: Annotated[
         float,
@@ -284,8 +276,8 @@ def quality_command(
     if head_fit and (architecture != "pyramid" or init_weights is None):
         raise ConfigError("--head-fit needs --architecture pyramid and --init-weights DETECTOR")
     arch = dict(CLASSIFIER_ARCHITECTURES[architecture])
-    if head_fit and degradation_weight > 0:
-        arch["degradation_weight"] = degradation_weight
+    if head_fit:
+        arch["degradation_head"] = True
     if input_size is not None:
         if input_size % 32:
             raise ConfigError(f"--input-size must be a multiple of 32, got {input_size}")

@@ -11,8 +11,7 @@ logistic regressions are fitted by LBFGS:
 - `coverage`, the 1×1 convolution on P5: each stride-32 cell's cause targets, on the unaugmented frames and
   the degraded copies.
 
-The classifier calls a frame bad when either head does: p_bad = 1 - (1 - p_fc)(1 - w p_degradation), with
-w = the architecture's `degradation_weight`. Fitting a linear head in closed form does not drift the way
+The classifier calls a frame bad when either head does: p_bad = max(p_fc, p_degradation). Fitting a linear head in closed form does not drift the way
 gradient steps on 1,600 frames did, and the two heads keep real-frame ranking and the synthetic clip test
 from pulling one set of weights in opposite directions.
 """
@@ -55,7 +54,7 @@ class HeadFitConfig:
     augmented and degraded copies of every good training frame the synthetic head sees."""
 
     head_l2: float = 0.1
-    degradation_l2: float = 0.01
+    degradation_l2: float = 0.001
     degraded_passes: int = 2
 
 

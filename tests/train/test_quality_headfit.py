@@ -22,13 +22,13 @@ from streamer.train.quality_headfit import (
 SUBSET = Path(__file__).resolve().parents[2] / "data" / "ead2020-subset"
 
 
-def _tiny_pyramid(degradation_weight: float = 0.0):
+def _tiny_pyramid(degradation_head: bool = False):
     return classifier(
         backbone="lite_pyramid",
         input_size=(64, 64),
         width=0.25,
         fpn_channels=16,
-        degradation_weight=degradation_weight,
+        degradation_head=degradation_head,
     ).eval()
 
 
@@ -50,7 +50,7 @@ def test_logistic_fit_ranks_a_noisy_linear_rule_and_l2_shrinks_it():
 
 
 def test_either_head_can_call_a_frame_bad():
-    model = _tiny_pyramid(degradation_weight=0.5)
+    model = _tiny_pyramid(degradation_head=True)
     with torch.no_grad():
         model.fc.weight.zero_()
         model.degradation.weight.zero_()
@@ -60,12 +60,12 @@ def test_either_head_can_call_a_frame_bad():
             p_bad = model(torch.randn(2, 3, 64, 64))["p_bad"]
             p_fc = torch.sigmoid(torch.tensor(fc_bias))
             p_degraded = torch.sigmoid(torch.tensor(degradation_bias))
-            expected = 1 - (1 - p_fc) * (1 - 0.5 * p_degraded)
+            expected = torch.maximum(p_fc, p_degraded)
             assert torch.allclose(p_bad, expected.expand(2), atol=1e-5)
 
 
 def test_installed_heads_normalise_the_statistics_and_separate_the_labels():
-    model = _tiny_pyramid(degradation_weight=0.3)
+    model = _tiny_pyramid(degradation_head=True)
     generator = torch.Generator().manual_seed(1)
     features = model.features.pooled_channels
     statistics = 3 + 2 * torch.randn(200, features, generator=generator)
@@ -109,7 +109,7 @@ def test_head_fit_writes_a_gate_that_runs_from_its_folder(tmp_path):
         "input_size": [64, 64],
         "width": 0.25,
         "fpn_channels": 16,
-        "degradation_weight": 0.2,
+        "degradation_head": True,
     }
     config = QualityTrainConfig(
         data=(SUBSET,),
@@ -123,7 +123,7 @@ def test_head_fit_writes_a_gate_that_runs_from_its_folder(tmp_path):
     )
     metrics = fit_quality_heads(config, HeadFitConfig(degraded_passes=1))
     model, manifest = load_model(tmp_path / "gate")
-    assert manifest.name == "tiny-gate" and manifest.architecture["degradation_weight"] == 0.2
+    assert manifest.name == "tiny-gate" and manifest.architecture["degradation_head"] is True
     assert (tmp_path / "gate" / "model.onnx").is_file() and (tmp_path / "gate" / "split.json").is_file()
     assert metrics["validation_frames"] > 0 and metrics["train_frames"] >= 150  # the clip's good frames too
     assert 0 <= metrics["clip_test_accuracy"] <= 1
