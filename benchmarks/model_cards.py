@@ -14,12 +14,11 @@ from streamer.models.store import load_manifest, load_model
 from streamer.paths import BENCHMARKS_DIR, ENGINES_DIR
 
 ROLES = {
-    "detector-lite-d": "the default (`lite` profile) detector, the best of the four shipped on the validation "
+    "detector-lite-d": "the default (`lite` profile) detector, the best of the three shipped on the validation "
     "videos, and, run on the frame and on its two mirror images, the `ensemble` profile: the paper's recipe "
     "(focal γ 1.5) with another seed, trained from scratch on one long schedule",
     "detector-lite-c": "an earlier ensemble member, in no bundled profile now: another seed, focal γ 3.5 (the paper's m5) and colour shift and "
     "noise on a third of the images",
-    "detector-lite-b": "an earlier ensemble member, in no bundled profile now: another seed and the classification loss weighted ×2 (the paper's m2)",
     "detector-lite": "an earlier ensemble member, in no bundled profile now: the paper's recipe (focal γ 1.5, seed 0), trained from scratch in two stages",
 }
 
@@ -57,19 +56,6 @@ Stage 1 picked epochs by the validation score with thresholds tuned on all valid
 turned out to reward luck: its best epoch (14) has a cross-fitted score of 0.155 against 0.173 for its
 last epoch (24), whose weights stage 2 continued. Stage 1 cut the learning rate to 1e-4 after epoch 19.
 In all: 27 epochs, 4,968 steps of 8 frames, about 54 minutes of training.""",
-    "detector-lite-b": """Fine-tuned from the stage-1 weights of `detector-lite` at its epoch 14 (14 epochs from scratch,
-about 26 minutes; `runs/lite320/stage1-best.pt`), as the paper's members all started from one set of
-pretrained weights, with another seed (order, augmentation) and the classification loss ×2:
-
-```
-streamer train detector --output runs/lite-b/model --run-dir runs/lite-b --data ../shared/data/ead2020 \\
-    --split runs/lite320/split.json --architecture lite --name detector-lite-b \\
-    --init-weights runs/lite320/stage1-best.pt --seed 1 --classification-weight 2 \\
-    --epochs 300 --lr 3e-4 --patience 3 --max-minutes 72 --threads 1
-```
-
-Stopped after epoch 19 (3,496 steps, about 46 minutes on one core; the learning rate had fallen to 3e-6)
-and written with the same command plus `--resume --epochs 19`. Kept: epoch 11.""",
     "detector-lite-c": """Fine-tuned from the stage-1 weights of `detector-lite` at its epoch 14 (14 epochs from scratch,
 about 26 minutes; `runs/lite320/stage1-best.pt`), with another seed, focal γ 3.5 and the RGB shift and
 Gaussian noise on a third of the images each (1/9 by default):

@@ -5,8 +5,11 @@ Judges the validation videos of engines/quality-lite/split.json as `streamer run
 (the same engine, crop, resize and threshold), with the classical gate for comparison, and writes:
 benchmarks/results/quality.json (figures of both, with a bootstrap 95 % interval over videos for the
 learned gate), engines/quality-lite/plots/{roc,confusion}.png and engines/quality-lite/examples/sheet.jpg.
+With --baseline MODEL, that gate is judged too and the difference of ROC AUC (shipped - baseline) is
+resampled over the same runs: which gate ranks better on other videos, and how sure that is.
 
 Usage: python benchmarks/quality_figures.py [--data ../shared/data/ead2020] [--resamples 1000]
+    [--baseline MODEL_FOLDER]
 """
 
 from __future__ import annotations
@@ -79,10 +82,38 @@ def bootstrap(judged: list[JudgedFrame], threshold: float, resamples: int) -> di
     return {"roc_auc_95": interval(aucs), "balanced_accuracy_95": interval(balanced), "runs": len(members)}
 
 
+def paired_auc_difference(
+    shipped: list[JudgedFrame], baseline: list[JudgedFrame], resamples: int
+) -> dict[str, float | list[float]]:
+    """ROC AUC of `shipped` minus that of `baseline` on the same frames, and over resampled runs: mean, 95 %
+    interval and the share of draws in which `shipped` ranks better."""
+    if [j.stem for j in shipped] != [j.stem for j in baseline]:
+        raise ValueError("the two gates were judged on different frames")
+    is_bad = np.array([j.truth.bad for j in shipped])
+    scores = [np.array([j.verdict.p_bad for j in judged]) for judged in (shipped, baseline)]
+    runs = video_runs(shipped)
+    members = [np.flatnonzero(runs == run) for run in np.unique(runs)]
+    rng = np.random.default_rng(0)
+    differences = []
+    for _ in range(resamples):
+        picked = np.concatenate([members[i] for i in rng.integers(len(members), size=len(members))])
+        if 0 < is_bad[picked].sum() < len(picked):
+            a, b = (quality_metrics(is_bad[picked], p[picked]).auc for p in scores)
+            differences.append(a - b)
+    observed = quality_metrics(is_bad, scores[0]).auc - quality_metrics(is_bad, scores[1]).auc
+    return {
+        "roc_auc_difference": round(float(observed), 4),
+        "resampled_mean": round(float(np.mean(differences)), 4),
+        "resampled_95": [round(float(np.percentile(differences, q)), 4) for q in (2.5, 97.5)],
+        "share_shipped_better": round(float(np.mean(np.array(differences) > 0)), 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--baseline", type=Path, help="another gate's model folder to compare with")
     args = parser.parse_args()
     only = validation_stems(MODEL / "split.json", args.data)
     base = load_profile("lite")
@@ -90,10 +121,15 @@ def main() -> None:
         "data": str(args.data),
         "split": str((MODEL / "split.json").relative_to(REPO_ROOT)),
     }
-    for name, classifier in (("quality-lite", str(MODEL)), ("classical", "classical")):
+    gates = [("quality-lite", str(MODEL)), ("classical", "classical")]
+    if args.baseline is not None:
+        gates.append(("baseline", str(args.baseline)))
+    judged_by: dict[str, list[JudgedFrame]] = {}
+    for name, classifier in gates:
         with ImageClassifier(with_overrides(base, classifier=classifier)) as judge:
             judged = judge_folder(judge, args.data, only)
             threshold = judge.threshold
+        judged_by[name] = judged
         results[name] = figures(judged, threshold)
         if name == "quality-lite":
             results[name]["bootstrap_over_runs"] = bootstrap(judged, threshold, args.resamples)
@@ -102,6 +138,12 @@ def main() -> None:
             plot_quality(quality_metrics(is_bad, p_bad, threshold), MODEL / "plots")
             example_sheet(judged, MODEL / "examples" / "sheet.jpg")
         print(name, json.dumps(results[name]))
+    if args.baseline is not None:
+        results["baseline"] = {"model": str(args.baseline), **results["baseline"]}  # type: ignore[dict-item]
+        results["shipped_minus_baseline"] = paired_auc_difference(
+            judged_by["quality-lite"], judged_by["baseline"], args.resamples
+        )
+        print("shipped - baseline", json.dumps(results["shipped_minus_baseline"]))
     out = BENCHMARKS_DIR / "results" / "quality.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")

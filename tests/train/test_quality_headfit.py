@@ -74,8 +74,7 @@ def test_installed_heads_normalise_the_statistics_and_separate_the_labels():
     maps = torch.randn(200, 16, 2, 2, generator=generator)
     targets = (maps[:, :1] > 0).float().expand(-1, 4, -1, -1).contiguous()
     real = FrozenFeatures(statistics, maps, bad, targets)
-    degraded = FrozenFeatures(degraded_statistics, maps[:50], torch.ones(50), targets[:50])
-    install_heads(model, statistics, real, degraded, statistics[:50], HeadFitConfig(head_l2=1e-3))
+    install_heads(model, real, degraded_statistics, statistics[:50], HeadFitConfig(head_l2=1e-3))
     with torch.no_grad():
         normalised = model.features.norm(statistics)
         assert normalised.mean(0).abs().max() < 1e-3 and (normalised.std(0) - 1).abs().max() < 0.05
@@ -86,6 +85,22 @@ def test_installed_heads_normalise_the_statistics_and_separate_the_labels():
     degraded_labels = np.r_[np.zeros(200), np.ones(50)] > 0.5
     assert _auc(degraded_labels, degraded_scores[:, 0].numpy()) > 0.95
     assert ((cells > 0.5) == (targets > 0.5)).float().mean() > 0.95  # the folded standardisation holds
+
+
+def test_cause_maps_are_fitted_on_the_real_frames_only():
+    """Degraded copies count their whole view as covered; they must not raise every real frame's causes."""
+    generator = torch.Generator().manual_seed(3)
+    statistics = torch.randn(120, _tiny_pyramid().features.pooled_channels, generator=generator)
+    maps = torch.randn(120, 16, 2, 2, generator=generator)
+    targets = (maps[:, :1] > 1).float().expand(-1, 4, -1, -1).contiguous()
+    real = FrozenFeatures(statistics, maps, (statistics[:, 0] > 0).float(), targets)
+    fitted = []
+    for shift in (0.0, 5.0):  # the degraded copies' features differ between the two fits
+        model = _tiny_pyramid(degradation_head=True)
+        install_heads(model, real, statistics[:30] + shift, statistics[30:60], HeadFitConfig())
+        fitted.append((model.coverage.weight.clone(), model.coverage.bias.clone()))
+    assert torch.equal(fitted[0][0], fitted[1][0]) and torch.equal(fitted[0][1], fitted[1][1])
+    assert not torch.equal(fitted[0][0], torch.zeros_like(fitted[0][0]))
 
 
 def test_coverage_fit_folds_the_standardisation_into_the_convolution():
