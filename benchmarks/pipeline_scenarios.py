@@ -85,6 +85,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     reports = [run_scenario(name, args.device, args.backend) for name in names]
     recorded = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("bench_*.json"))]
+    recorded = [report for report in recorded if "scenario" in report]  # `streamer bench --json` records too
     machine = reports[0]["machine"] if reports else {}
     (RESULTS / "bench_scenarios.md").write_text(
         "# streamer bench scenarios on the bundled clip (1280x720, 25 fps)\n\n"
