@@ -39,3 +39,12 @@ def _engine_cache_dir() -> Path:
 
 
 ENGINE_CACHE_DIR: Path = _engine_cache_dir()
+
+
+def as_recorded(path: Path) -> str:
+    """`path` as a manifest records it: relative to the repository root when it lies inside it (so a
+    record reads the same on every checkout), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)

@@ -27,6 +27,7 @@ from streamer.evaluate.classification import best_balanced_threshold, quality_me
 from streamer.models.classifier import QUALITY_CLASSES
 from streamer.models.predict import quality_p_bad
 from streamer.models.store import ModelManifest, build_model, update_manifest
+from streamer.paths import as_recorded
 from streamer.synthetic import DEGRADATIONS, degrade
 from streamer.train.detector import IMAGENET_MEAN, IMAGENET_STD, collect_items, read_class_names, read_weights
 from streamer.train.loop import LoopConfig, LoopResult, fit
@@ -316,7 +317,7 @@ def publish_quality(
         "score_thresholds": {"bad": threshold},
         "training": {
             "data": [str(folder) for folder in config.data],
-            "clip": str(config.clip),
+            "clip": as_recorded(config.clip),
             "seed": config.seed,
             "degrade_probability": config.degrade_probability,
             "coverage_weight": config.coverage_weight,
