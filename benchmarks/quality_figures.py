@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -64,22 +65,35 @@ def video_runs(judged: list[JudgedFrame]) -> np.ndarray:
     return np.array(runs)
 
 
-def bootstrap(judged: list[JudgedFrame], threshold: float, resamples: int) -> dict[str, list[float]]:
-    """95 % intervals of ROC AUC and balanced accuracy, resampling whole runs of frames."""
+def resampled_runs(judged: list[JudgedFrame], resamples: int) -> Iterator[np.ndarray]:
+    """Frame indices of `resamples` draws of whole runs with replacement (seeded), each draw that holds
+    both good and bad frames."""
     is_bad = np.array([j.truth.bad for j in judged])
-    p_bad = np.array([j.verdict.p_bad for j in judged])
     runs = video_runs(judged)
     members = [np.flatnonzero(runs == run) for run in np.unique(runs)]
     rng = np.random.default_rng(0)
-    aucs, balanced = [], []
     for _ in range(resamples):
         picked = np.concatenate([members[i] for i in rng.integers(len(members), size=len(members))])
         if 0 < is_bad[picked].sum() < len(picked):
-            metrics = quality_metrics(is_bad[picked], p_bad[picked], threshold)
-            aucs.append(metrics.auc)
-            balanced.append(metrics.balanced_accuracy)
-    interval = lambda values: [round(float(np.percentile(values, q)), 4) for q in (2.5, 97.5)]  # noqa: E731
-    return {"roc_auc_95": interval(aucs), "balanced_accuracy_95": interval(balanced), "runs": len(members)}
+            yield picked
+
+
+def interval_95(values: list[float]) -> list[float]:
+    """The 2.5th and 97.5th percentiles of `values`."""
+    return [round(float(np.percentile(values, q)), 4) for q in (2.5, 97.5)]
+
+
+def bootstrap(judged: list[JudgedFrame], threshold: float, resamples: int) -> dict[str, object]:
+    """95 % intervals of ROC AUC and balanced accuracy, resampling whole runs of frames."""
+    is_bad = np.array([j.truth.bad for j in judged])
+    p_bad = np.array([j.verdict.p_bad for j in judged])
+    aucs, balanced = [], []
+    for picked in resampled_runs(judged, resamples):
+        metrics = quality_metrics(is_bad[picked], p_bad[picked], threshold)
+        aucs.append(metrics.auc)
+        balanced.append(metrics.balanced_accuracy)
+    runs = len(np.unique(video_runs(judged)))
+    return {"roc_auc_95": interval_95(aucs), "balanced_accuracy_95": interval_95(balanced), "runs": runs}
 
 
 def paired_auc_difference(
@@ -91,20 +105,16 @@ def paired_auc_difference(
         raise ValueError("the two gates were judged on different frames")
     is_bad = np.array([j.truth.bad for j in shipped])
     scores = [np.array([j.verdict.p_bad for j in judged]) for judged in (shipped, baseline)]
-    runs = video_runs(shipped)
-    members = [np.flatnonzero(runs == run) for run in np.unique(runs)]
-    rng = np.random.default_rng(0)
-    differences = []
-    for _ in range(resamples):
-        picked = np.concatenate([members[i] for i in rng.integers(len(members), size=len(members))])
-        if 0 < is_bad[picked].sum() < len(picked):
-            a, b = (quality_metrics(is_bad[picked], p[picked]).auc for p in scores)
-            differences.append(a - b)
+    differences = [
+        quality_metrics(is_bad[picked], scores[0][picked]).auc
+        - quality_metrics(is_bad[picked], scores[1][picked]).auc
+        for picked in resampled_runs(shipped, resamples)
+    ]
     observed = quality_metrics(is_bad, scores[0]).auc - quality_metrics(is_bad, scores[1]).auc
     return {
         "roc_auc_difference": round(float(observed), 4),
         "resampled_mean": round(float(np.mean(differences)), 4),
-        "resampled_95": [round(float(np.percentile(differences, q)), 4) for q in (2.5, 97.5)],
+        "resampled_95": interval_95(differences),
         "share_shipped_better": round(float(np.mean(np.array(differences) > 0)), 4),
     }
 
