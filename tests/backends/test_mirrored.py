@@ -71,8 +71,12 @@ def test_each_learned_model_is_followed_by_its_views_and_they_are_fused() -> Non
         "detector-lite-d",
         "detector-lite-d+hflip",
         "detector-lite-d+vflip",
+        "detector-lite-g",
+        "detector-lite-g+hflip",
+        "detector-lite-g+vflip",
     ]
-    assert all(isinstance(m, MirroredEngine) and m.inner is members[0] for m in members[1:])
+    assert all(isinstance(m, MirroredEngine) and m.inner is members[0] for m in members[1:3])
+    assert all(isinstance(m, MirroredEngine) and m.inner is members[3] for m in members[4:])
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, size=(120, 160, 3), dtype=np.uint8)
     image[30:60, 40:90] = 250  # a bright patch for the specularity class

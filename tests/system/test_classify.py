@@ -52,7 +52,7 @@ def test_classify_and_run_agree_on_every_frame(tmp_path: Path, classifier: list[
 
 
 def test_classify_refuses_a_detector_as_classifier() -> None:
-    done = run_streamer("classify", str(FRAMES), "--classifier", "detector-lite-c")
+    done = run_streamer("classify", str(FRAMES), "--classifier", "detector-lite-g")
     assert done.returncode != 0
     assert done.stderr.startswith("streamer: error:") and done.stderr.count("\n") == 1
 
