@@ -28,9 +28,20 @@ class ImageDetector:
         """Class names of the detectors' labels."""
         return self._stage.classes
 
+    @property
+    def member_names(self) -> list[str]:
+        """Names of the members (each model, then its mirrored views), in the order `members` returns."""
+        return [engine.spec.name for engine in self._engines]
+
     def __call__(self, image: np.ndarray) -> Detections:
         prepared = self._preprocessor.prepare([image])
         return self._stage.fuse(self._stage.detect(prepared, [0]))[0].rounded()
+
+    def members(self, image: np.ndarray) -> list[Detections]:
+        """Each member's detections of the image before fusion (source pixels, not rounded): what the
+        profile's fusion takes in, for studying other fusions of the same members."""
+        prepared = self._preprocessor.prepare([image])
+        return [per_image[0] for per_image in self._stage.detect(prepared, [0])]
 
     def close(self) -> None:
         for engine in self._engines:

@@ -13,6 +13,7 @@ from streamer.backends.base import EngineSpec
 from streamer.backends.mirrored import MirroredEngine
 from streamer.config import load_profile
 from streamer.errors import ConfigError
+from streamer.fusion import Fuser
 from streamer.pipeline.engine_loading import load_detectors
 from streamer.pipeline.image_detector import ImageDetector
 
@@ -83,6 +84,11 @@ def test_each_learned_model_is_followed_by_its_views_and_they_are_fused() -> Non
     plain = replace(config, detector=replace(config.detector, mirrors=()))
     with ImageDetector(config) as fused, ImageDetector(plain) as single:
         assert fused(image).to_records() != single(image).to_records()  # the views change the result
+        members = fused.members(image)
+        assert fused.member_names == [m.spec.name for m in load_detectors(config)]
+        assert len(members) == 6 and any(len(m) for m in members)
+        refused = Fuser(replace(config.fusion, classes=fused.classes)).fuse(members).rounded()
+        assert refused.to_records() == fused(image).to_records()  # the members are what the profile fuses
 
 
 def test_a_mirror_listed_twice_or_unknown_is_refused(tmp_path: Path) -> None:
