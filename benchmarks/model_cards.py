@@ -19,6 +19,9 @@ ROLES = {
     "trained from scratch on one long schedule",
     "detector-lite-g": "the second member of the `ensemble` profile, made diverse the paper's m5 way: focal γ 3.5 "
     "and colour shift and noise on a third of the images, another seed, fine-tuned from `detector-lite-d`",
+    "detector-lite-e": "a detector still in training, in no bundled profile yet: the paper's m2 recipe "
+    "(classification-loss weight 2), seed 11, from scratch, then continued from its epoch 42 at a fresh "
+    "learning rate",
     "detector-lite": "an earlier ensemble member, in no bundled profile now: the paper's recipe (focal γ 1.5, seed 0), trained from scratch in two stages",
 }
 
@@ -40,6 +43,23 @@ runs/lite-d/model-r1` until the learning rate had fallen to 1e-7 (epoch 108, sto
 written with `--resume --epochs 108`). In all: 108 epochs, 19,711 steps of 8 frames, 223 minutes. Kept:
 epoch 82 (cross-fitted score 0.302; epoch 62, before the resume, had 0.295). Shorter runs of the same
 recipe (24 epochs, `detector-lite`) had stopped near 0.17: this model is what the longer schedule buys.""",
+    "detector-lite-e": """From scratch, on both cores, in two runs (not finished: resume the second):
+
+```
+nice -n 10 streamer train detector --output runs/lite-e/model --run-dir runs/lite-e \\
+    --data ../shared/data/ead2020 --split engines/detector-lite/split.json --architecture lite \\
+    --name detector-lite-e --seed 11 --classification-weight 2 --epochs 300 --lr 1e-3 --patience 6 \\
+    --max-minutes 165 --threads 2
+# its noisy monitor cut the learning rate after epoch 33; stopped by hand at epoch 43, best epoch 42
+nice -n 10 streamer train detector --output runs/lite-e2/model --run-dir runs/lite-e2 \\
+    --data ../shared/data/ead2020 --split engines/detector-lite/split.json --architecture lite \\
+    --name detector-lite-e --seed 12 --classification-weight 2 --epochs 300 --lr 1e-3 --patience 12 \\
+    --init-weights runs/lite-e/best-epoch42.pt --max-minutes 60 --threads 2
+```
+
+The second run was stopped after its epoch 33 (about 50 minutes) and written with the same command plus
+`--resume --epochs 33`; kept: its epoch 31. In all 76 epochs, about 105 minutes of training. Continue it with
+the second command plus `--resume --max-minutes N`. It ships without `model.onnx`.""",
     "detector-lite": """Two stages on the same split (runs of each stage resumable with `--resume`):
 
 ```
