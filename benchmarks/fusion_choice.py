@@ -27,7 +27,12 @@ from profile_difference import DEFAULT_DATA, SPLIT, validation_videos
 from streamer.config import load_profile
 from streamer.evaluate.detection_score import score_detections
 from streamer.evaluate.folders import find_image, labelled_folder
-from streamer.evaluate.thresholds import apply_thresholds, cross_fitted_score, tune_class_thresholds
+from streamer.evaluate.thresholds import (
+    apply_thresholds,
+    cross_fitted_score,
+    score_across_halves,
+    tune_class_thresholds,
+)
 from streamer.fusion import Fuser, FusionConfig
 from streamer.images import read_rgb
 from streamer.paths import BENCHMARKS_DIR, REPO_ROOT
@@ -81,13 +86,7 @@ def cut_scores(
     for _ in range(cuts):
         half = set(rng.permutation(videos)[: len(videos) // 2].tolist())
         sides = ([s for s in truth if video_of[s] in half], [s for s in truth if video_of[s] not in half])
-        kept: Predictions = {}
-        for tune_on, apply_to in (sides, sides[::-1]):
-            thresholds = tune_class_thresholds(
-                {s: truth[s] for s in tune_on}, {s: predicted[s] for s in tune_on}, classes
-            )
-            kept |= apply_thresholds({s: predicted[s] for s in apply_to}, thresholds)
-        scores.append(score_detections(truth, {s: kept[s] for s in truth}).score)
+        scores.append(score_across_halves(truth, predicted, classes, sides))
     return np.array(scores)
 
 

@@ -63,7 +63,19 @@ def cross_fitted_score(
     in name order are cut in two halves (mostly whole videos), each half is thresholded with the values
     tuned on the other, and the pooled result is scored. An estimate of the shipped score on new videos."""
     keys = sorted(ground_truth, key=int) if all(k.isdigit() for k in ground_truth) else sorted(ground_truth)
-    halves = (keys[: len(keys) // 2], keys[len(keys) // 2 :])
+    return score_across_halves(
+        ground_truth, predictions, classes, (keys[: len(keys) // 2], keys[len(keys) // 2 :])
+    )
+
+
+def score_across_halves(
+    ground_truth: Mapping[str, Detections],
+    predictions: Mapping[str, Detections],
+    classes: Sequence[str],
+    halves: tuple[Sequence[str], Sequence[str]],
+) -> float:
+    """EAD2019 score of all frames when each of two halves (frame keys) is thresholded as tuned on the
+    other; 0.0 when a half is empty."""
     if not all(halves):
         return 0.0
     kept: dict[str, Detections] = {}
