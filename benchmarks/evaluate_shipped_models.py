@@ -2,7 +2,7 @@
 benchmarks/results/shipped_models.json (and .md), with example pictures for the model cards.
 
 Every detector is scored as `streamer eval model` scores it (the pipeline's crop, resize, engine, decoding
-and fusion) on the validation videos of the split shipped with engines/detector-lite (`split.json`): with
+and fusion) on the validation videos of the split shipped with engines/detector-lite-d (`split.json`): with
 the thresholds a user sees (the manifests', or the profile's fused ones) and at score >= 0.05 (full
 precision-recall curve, mAP). The classical detector is scored the same way for comparison.
 Pictures: engines/<model>/examples/ gets validation frames and frames of the bundled clip with the boxes
@@ -39,7 +39,7 @@ from streamer.train.quality import evaluate_clip, read_video_frames
 from streamer.train.video_split import validation_stems
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "ead2020"
-SPLIT = ENGINES_DIR / "detector-lite" / "split.json"
+SPLIT = ENGINES_DIR / "detector-lite-d" / "split.json"
 CLIP_FRAMES = (30, 130, 220)
 
 
