@@ -108,7 +108,7 @@ class DetectorConfig:
     `mirrors`: test-time views, each learned model also runs on the frame flipped "horizontal" and/or
     "vertical" and every view is one more ensemble member (fused like the others)."""
 
-    models: tuple[str, ...] = ("detector-lite-d",)
+    models: tuple[str, ...] = ("detector-lite-e",)
     mirrors: tuple[Literal["horizontal", "vertical"], ...] = ()
     score_threshold: float | None = None  # None: each model's per-class thresholds from its manifest
     iou_threshold: float = 0.5

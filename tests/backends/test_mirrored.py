@@ -65,8 +65,21 @@ def test_only_detectors_are_mirrored() -> None:
         MirroredEngine(inner, "horizontal")  # type: ignore[arg-type]
 
 
+def test_the_ensemble_profile_runs_its_model_and_both_mirrored_views() -> None:
+    members = load_detectors(load_profile("ensemble"))
+    assert [m.spec.name for m in members] == [
+        "detector-lite-e",
+        "detector-lite-e+hflip",
+        "detector-lite-e+vflip",
+    ]
+    assert all(isinstance(m, MirroredEngine) and m.inner is members[0] for m in members[1:])
+
+
 def test_each_learned_model_is_followed_by_its_views_and_they_are_fused() -> None:
-    config = load_profile("ensemble")
+    ensemble = load_profile("ensemble")
+    config = replace(
+        ensemble, detector=replace(ensemble.detector, models=("detector-lite-d", "detector-lite-g"))
+    )
     members = load_detectors(config)
     assert [m.spec.name for m in members] == [
         "detector-lite-d",

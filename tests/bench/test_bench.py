@@ -120,6 +120,6 @@ def test_report_schema_and_table(fast_video: Path) -> None:
 
 
 def test_the_naive_loop_draws_every_class_of_the_shipped_detector(real_clip: Path) -> None:
-    """detector-lite-d has 8 classes (blood too): the naive loop's overlay must know all of them."""
+    """The default detector has 8 classes (blood too): the naive loop's overlay must know all of them."""
     report = run_bench(str(real_clip), load_profile("lite"), frames=8, warmup=2, mode="file", naive=True)
     assert report["naive_loop"]["frames"] == 8
