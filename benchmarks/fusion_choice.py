@@ -8,7 +8,8 @@ cross-fitted on the two halves of the frames in name order ("cross_fitted", what
 cross-fitted on --cuts random halves of whole videos ("cuts_mean"), with the number of cuts on which it
 beats the first model alone ("cuts_won"). Written to benchmarks/results/fusion_choice.json.
 
-Usage: python benchmarks/fusion_choice.py [--models detector-lite-d detector-lite-g] [--cuts 16]
+Usage: python benchmarks/fusion_choice.py [--models detector-lite-e detector-lite-d detector-lite-g]
+       [--cuts 16]
        [--data ../shared/data/ead2020]
 """
 
@@ -123,7 +124,9 @@ def candidates(names: Sequence[str], members: Sequence[Predictions]) -> dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["detector-lite-d", "detector-lite-g"])
+    parser.add_argument(
+        "--models", nargs="+", default=["detector-lite-e", "detector-lite-d", "detector-lite-g"]
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cuts", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
