@@ -167,9 +167,7 @@ def card(name: str, results: dict[str, Any]) -> str:
         "## Validation figures",
         "",
         "Measured with `python benchmarks/evaluate_shipped_models.py` (the same path as `streamer eval model "
-        "../shared/data/ead2020 --split engines/detector-lite-d/split.json --detector engines/"
-        + name
-        + "`), "
+        f"../shared/data/ead2020 --split engines/detector-lite-d/split.json --detector engines/{name}`), "
         f"{measured['frames']} validation frames, boxes in source pixels:",
         "",
         "| thresholds | EAD2019 score | mAP@0.25 | IoU | EndoCV2020 score |",

@@ -33,7 +33,6 @@ import numpy as np
 from PIL import Image
 
 from streamer.evaluate.classification import best_balanced_threshold, quality_metrics
-from streamer.evaluate.folders import find_image
 from streamer.evaluate.quality_eval import label_folder
 from streamer.paths import BENCHMARKS_DIR, REPO_ROOT
 from streamer.train.video_split import read_near_duplicates
@@ -62,11 +61,14 @@ def thumbnail(path: Path) -> np.ndarray:
         return np.asarray(image.convert("L").resize(THUMBNAIL), dtype=np.float64)
 
 
-def same_image_pairs(folder: Path, max_difference: float) -> list[list[tuple[str, str]]]:
-    """Per near-duplicate group, its pairs of stems whose thumbnails differ by < max_difference grey levels."""
+def same_image_pairs(
+    folder: Path, images: dict[str, Path], max_difference: float
+) -> list[list[tuple[str, str]]]:
+    """Per near-duplicate group of `folder`, its pairs of stems whose thumbnails (images: stem -> file)
+    differ by < max_difference grey levels."""
     grouped = []
     for group in read_near_duplicates(folder):
-        pictures = {stem: thumbnail(find_image(folder / "labels" / f"{stem}.txt")) for stem in group}
+        pictures = {stem: thumbnail(images[stem]) for stem in group}
         pairs = [
             (a, b)
             for a, b in itertools.combinations(group, 2)
@@ -128,9 +130,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    bad = {stem: truth.bad for stem, _, truth in label_folder(args.data)}
+    labelled = label_folder(args.data)
+    bad = {stem: truth.bad for stem, _, truth in labelled}
     bad_rate = float(np.mean(list(bad.values())))
-    groups = same_image_pairs(args.data, args.same_image)
+    groups = same_image_pairs(args.data, {stem: path for stem, path, _ in labelled}, args.same_image)
     counts = count_pairs([pair for group in groups for pair in group], bad)
     rng = np.random.default_rng(args.seed)
     point = ceiling(counts, bad_rate, rng)
